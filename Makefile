@@ -1,0 +1,40 @@
+# The two commands a fresh Debian 12 machine needs: `make demo` and `make test`.
+# Each installs what it needs (scripts/deps.sh, apt-get) and builds first.
+BUILD ?= build
+JOBS  ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all build configure test demo bench install deps-build deps-test deps-bench clean
+
+all: build
+
+configure:
+	@command -v cmake >/dev/null || scripts/deps.sh build
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+deps-build:
+	scripts/deps.sh build
+
+deps-test:
+	scripts/deps.sh build test
+
+deps-bench:
+	scripts/deps.sh build test bench
+
+test: deps-test build
+	cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 600
+
+demo: deps-build build
+	scripts/demo.sh $(BUILD)
+
+bench: deps-bench build
+	/usr/bin/python3 bench/run.py --build $(BUILD)
+
+install: build
+	cmake --install $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,76 @@
+/* hotpath/memstats.h: allocator statistics, after Go's runtime.MemStats.
+ *
+ * hp_read_memstats() merges the per-thread counters of every live thread with
+ * the totals of threads that have exited.  Fields marked "exact" are exact when
+ * no other thread allocates during the read; fields marked "approximate" may lag
+ * the truth by what threads do while the read is in progress, or are estimates
+ * as the comment says.  All byte counts are in size-class bytes, as Go counts
+ * them: malloc(20) counts 32 bytes.
+ */
+#ifndef HOTPATH_MEMSTATS_H
+#define HOTPATH_MEMSTATS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Number of small size classes, including the unused class 0. */
+#define HP_NUM_SIZE_CLASSES 67
+
+typedef struct hp_memstats_class {
+    uint32_t size;    /* largest object size in this class, bytes */
+    uint64_t mallocs; /* cumulative objects allocated (exact) */
+    uint64_t frees;   /* cumulative objects freed (exact) */
+} hp_memstats_class_t;
+
+typedef struct hp_memstats {
+    /* General statistics. */
+    uint64_t alloc;       /* bytes of allocated heap objects (= heap_alloc; exact) */
+    uint64_t total_alloc; /* cumulative bytes allocated, never decreases (exact) */
+    uint64_t sys;         /* bytes obtained from the OS: heap_sys + metadata (exact) */
+    uint64_t mallocs;     /* cumulative count of objects allocated (exact) */
+    uint64_t frees;       /* cumulative count of objects freed (exact) */
+
+    /* Heap statistics. */
+    uint64_t heap_alloc;    /* bytes of allocated objects, small and large (exact) */
+    uint64_t heap_sys;      /* bytes of arena memory handed to the page heap (exact) */
+    uint64_t heap_idle;     /* bytes in free spans, released or not (exact) */
+    uint64_t heap_inuse;    /* bytes in spans holding at least one object (exact) */
+    uint64_t heap_released; /* bytes of idle spans returned to the OS (approximate:
+                               pages of a released span merged with a dirty one
+                               count as not released) */
+    uint64_t heap_objects;  /* live objects: mallocs - frees (exact) */
+
+    /* Metadata. */
+    uint64_t mspan_inuse; /* bytes of span structures in use (exact) */
+    uint64_t mspan_sys;   /* bytes of span structures obtained from the OS (exact) */
+    uint64_t mcache_inuse; /* bytes of per-thread caches in use (exact) */
+    uint64_t mcache_sys;  /* bytes of per-thread caches obtained from the OS (exact) */
+    uint64_t other_sys;   /* other metadata: arena page maps, internal tables (exact) */
+
+    /* Allocator activity beyond Go's fields. */
+    uint64_t large_mallocs;   /* objects over 32 KiB allocated (exact) */
+    uint64_t large_frees;     /* objects over 32 KiB freed (exact) */
+    uint64_t remote_frees;    /* frees by a thread other than the span's owner (exact) */
+    uint64_t scavenged_bytes; /* cumulative bytes returned to the OS (exact) */
+    uint64_t arenas;          /* 64 MiB arenas reserved (exact) */
+    uint64_t threads;         /* threads with a live cache (exact) */
+
+    /* Per size class.  by_size[0] is unused, as in Go. */
+    hp_memstats_class_t by_size[HP_NUM_SIZE_CLASSES];
+} hp_memstats_t;
+
+/* Fill *st with the current statistics.  Takes no lock that malloc's fast
+ * path takes; safe to call from any thread, not from a signal handler. */
+void hp_read_memstats(hp_memstats_t *st);
+
+/* Return idle heap memory to the OS now (the scavenger does it after a delay).
+ * Returns the number of bytes released.  malloc_trim() calls this. */
+uint64_t hp_release_memory(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HOTPATH_MEMSTATS_H */

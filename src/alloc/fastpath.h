@@ -1,0 +1,53 @@
+/* fastpath.h: the malloc and free fast paths, inlined into every entry point.
+ * See malloc.c for the design.
+ *
+ * Neither path takes a lock or does an atomic read-modify-write: malloc pops
+ * the head of the current span's free list; free pushes onto the free list of
+ * a span the thread owns.  Everything else is a call into mcache.c.
+ */
+#ifndef HPI_ALLOC_FASTPATH_H
+#define HPI_ALLOC_FASTPATH_H
+
+#include "alloc/internal.h"
+
+HPI_INTERNAL void *hpi_malloc_large(size_t size, size_t align, bool zero);
+HPI_INTERNAL void hpi_free_slow(void *p);
+
+static inline void *hpi_malloc_small(size_t size)
+{
+    hpi_mcache_t *mc = hpi_tls_mcache;
+    unsigned c = hpi_size_class(size);
+    hpi_span_t *s = mc->alloc[c];
+    hpi_block_t *b = s->free;
+    if (HPI_LIKELY(b != NULL)) {
+        s->free = b->next;
+        s->used++;
+        hpi_counter_add(&mc->stats.nmalloc[c], 1);
+        return b;
+    }
+    return hpi_mcache_refill(mc, c);
+}
+
+static inline void *hpi_malloc_inline(size_t size)
+{
+    if (HPI_LIKELY(size <= HPI_MAX_SMALL)) return hpi_malloc_small(size);
+    return hpi_malloc_large(size, 0, false);
+}
+
+static inline void hpi_free_inline(void *p)
+{
+    hpi_span_t *s = hpi_span_of(p);
+    hpi_mcache_t *mc = hpi_tls_mcache;
+    if (HPI_LIKELY(s != NULL &&
+                   atomic_load_explicit(&s->xowner, memory_order_relaxed) == (uintptr_t)mc)) {
+        hpi_block_t *b = p;
+        b->next = s->free;
+        s->free = b;
+        hpi_counter_add(&mc->stats.nfree[s->sizeclass], 1);
+        if (HPI_UNLIKELY(--s->used == 0)) hpi_mcache_span_empty(mc, s);
+        return;
+    }
+    hpi_free_slow(p);
+}
+
+#endif /* HPI_ALLOC_FASTPATH_H */

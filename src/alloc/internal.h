@@ -1,0 +1,236 @@
+/* internal.h: the allocator's types and its cross-file functions.
+ * See malloc.c for the design; this file opens with the glossary.
+ *
+ * Glossary
+ *   page     8 KiB, the unit of the page heap (not the OS page, 4 KiB here).
+ *   arena    64 MiB of address space, 64 MiB aligned, reserved from the OS in
+ *            one piece; its hpi_arena_t maps each of its pages to a span.
+ *   span     a run of whole pages: free (in the page heap), small (cut into
+ *            objects of one size class) or large (one object over 32 KiB).
+ *   class    one of the small-object sizes in sizeclasses.h; class 0 = large.
+ *   mcache   a thread's cache: per class, the span it allocates from and the
+ *            other spans it owns.  Only its thread touches it, so no locks.
+ *   mcentral per class, the spans no thread owns that have free objects;
+ *            a light lock per class.
+ *   mheap    the page heap: arenas, free spans, the page→span map, large
+ *            objects; one lock.
+ *   remote   a free by a thread that does not own the object's span; goes to
+ *            the span's lock-free remote list.
+ */
+#ifndef HPI_ALLOC_INTERNAL_H
+#define HPI_ALLOC_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alloc/sizeclasses.h"
+#include "prim/prim.h"
+
+#define HPI_PAGE_SHIFT 13
+#define HPI_PAGE_SIZE ((size_t)1 << HPI_PAGE_SHIFT)
+#define HPI_ARENA_SHIFT 26
+#define HPI_ARENA_SIZE ((size_t)1 << HPI_ARENA_SHIFT)
+#define HPI_PAGES_PER_ARENA (HPI_ARENA_SIZE / HPI_PAGE_SIZE)
+#define HPI_ADDR_BITS 48
+#define HPI_ARENA_MAP_LEN ((size_t)1 << (HPI_ADDR_BITS - HPI_ARENA_SHIFT))
+/* Larger requests fail with ENOMEM (64 TiB, far beyond any machine here). */
+#define HPI_MAX_ALLOC ((size_t)1 << 46)
+
+/* A free object: its first word links it into a free list. */
+typedef struct hpi_block {
+    struct hpi_block *next;
+} hpi_block_t;
+
+enum hpi_span_state { HPI_SPAN_FREE, HPI_SPAN_SMALL, HPI_SPAN_LARGE, HPI_SPAN_BUSY };
+enum hpi_span_queue { HPI_Q_NONE, HPI_Q_PARTIAL, HPI_Q_EMPTY, HPI_Q_CENTRAL };
+
+/* Bits in a span's xowner word and remote word. */
+#define HPI_OWNER_FULL ((uintptr_t)1) /* owner detached the span: no free objects */
+#define HPI_REMOTE_NOTIFY ((uintptr_t)1) /* next remote free moves span to mcentral */
+
+/* A span.  128 bytes: the owner's hot fields share the first cache line; the
+ * words other threads write (remote, xowner) sit on the second, so remote
+ * frees do not bounce the owner's line. */
+typedef struct hpi_span {
+    /* Owner fields: touched only by the thread whose mcache owns the span
+     * (xowner == that mcache), or under the mcentral lock while unowned. */
+    hpi_block_t *free; /* objects ready to allocate */
+    uint32_t used;     /* objects not on `free`: allocated or on `remote` */
+    uint8_t sizeclass; /* 0 for large spans; fixed while the span is in use */
+    uint8_t queue;     /* enum hpi_span_queue: where the owner keeps it */
+    uint8_t state;     /* enum hpi_span_state; heap lock */
+    uint8_t noscan;    /* for the GC: objects hold no pointers */
+    uint32_t elemsize; /* object size; npages * page size for large spans */
+    uint32_t divmagic; /* object index = (offset * divmagic) >> 32 */
+    uint16_t nelems;   /* objects in the span */
+    uint8_t needzero;  /* heap lock: pages may hold old data */
+    uint8_t released;  /* heap lock: pages were returned to the OS */
+    uint32_t pad0;
+    uintptr_t base;    /* first byte; fixed while the span exists */
+    size_t npages;     /* heap lock (owner may read while it holds the span) */
+    struct hpi_span *next, *prev; /* links of whichever list holds the span */
+    uint64_t *gcmarks; /* mark bits for the GC heap (NULL until then) */
+    uint64_t free_since; /* heap lock: when the span became free (scavenger) */
+
+    /* Shared words, atomic. */
+    _Alignas(HPI_CACHE_LINE) _Atomic uintptr_t remote; /* remote-free list | NOTIFY */
+    _Atomic uintptr_t xowner;                          /* owning mcache | FULL, or 0 */
+} hpi_span_t;
+
+/* Per-thread counters: written only by their thread (load + store, no
+ * read-modify-write), read by hp_read_memstats with relaxed loads. */
+typedef _Atomic uint64_t hpi_counter_t;
+
+static inline void hpi_counter_add(hpi_counter_t *c, uint64_t v)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+                          memory_order_relaxed);
+}
+
+static inline uint64_t hpi_counter_get(hpi_counter_t *c)
+{
+    return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+typedef struct hpi_thread_stats {
+    hpi_counter_t nmalloc[HPI_NUM_CLASSES]; /* [0]: large objects */
+    hpi_counter_t nfree[HPI_NUM_CLASSES];   /* [0]: large objects */
+    hpi_counter_t large_alloc_bytes;
+    hpi_counter_t large_free_bytes;
+    hpi_counter_t remote_frees;
+} hpi_thread_stats_t;
+
+/* A thread's cache.  Every field but the registry links belongs to the
+ * owning thread alone. */
+typedef struct hpi_mcache {
+    hpi_span_t *alloc[HPI_NUM_CLASSES];   /* span to allocate from; never NULL */
+    hpi_span_t *partial[HPI_NUM_CLASSES]; /* owned spans with free objects */
+    hpi_span_t *empty[HPI_NUM_CLASSES];   /* owned spans with every object free */
+    uint8_t nempty[HPI_NUM_CLASSES];
+    size_t empty_bytes;                   /* bytes in the empty lists */
+    hpi_thread_stats_t stats;
+    /* Registry fields: registry lock (mcache.c). */
+    struct hpi_mcache *all_next;  /* every mcache ever made */
+    struct hpi_mcache *pool_next; /* released mcaches ready for reuse */
+    int live;                     /* a thread uses it */
+    int zombie;                   /* owned by a thread lost in fork(): never reused */
+    int tid;
+} hpi_mcache_t;
+
+/* An arena's page map.  Entries are written under the heap lock and read
+ * without it: an in-use span's pages all map to it; a free span maps only
+ * its first and last pages. */
+typedef struct hpi_arena {
+    uintptr_t base;
+    hpi_span_t *spans[HPI_PAGES_PER_ARENA];
+} hpi_arena_t;
+
+/* The arena map: address >> HPI_ARENA_SHIFT → arena.  Written under the heap
+ * lock, read lock-free (entries are only ever set, never cleared). */
+extern HPI_INTERNAL hpi_arena_t *_Atomic hpi_arena_map[HPI_ARENA_MAP_LEN];
+
+/* Span of an address of ours that lies in an in-use span; NULL for addresses
+ * that are not in an arena.  Two dependent loads. */
+static inline hpi_span_t *hpi_span_of(const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    if (HPI_UNLIKELY(a >> HPI_ADDR_BITS)) return NULL;
+    hpi_arena_t *ar = atomic_load_explicit(&hpi_arena_map[a >> HPI_ARENA_SHIFT],
+                                           memory_order_relaxed);
+    if (HPI_UNLIKELY(ar == NULL)) return NULL;
+    return ar->spans[(a >> HPI_PAGE_SHIFT) & (HPI_PAGES_PER_ARENA - 1)];
+}
+
+/* Like hpi_span_of, but only for an in-use span that really contains p. */
+HPI_INTERNAL hpi_span_t *hpi_span_of_checked(const void *p);
+
+/* Start of the object that contains p (an interior pointer) in span s. */
+static inline void *hpi_object_start(const hpi_span_t *s, const void *p)
+{
+    uint64_t off = (uintptr_t)p - s->base;
+    if (s->sizeclass == 0) return (void *)s->base;
+    return (void *)(s->base + ((off * s->divmagic) >> 32) * s->elemsize);
+}
+
+static inline unsigned hpi_size_class(size_t size)
+{
+    if (size <= HPI_SMALL_CUTOFF) return hpi_size_to_class8[(size + 7) >> 3];
+    return hpi_size_to_class128[(size - HPI_SMALL_CUTOFF + HPI_LARGE_STEP - 1) >> 7];
+}
+
+static inline size_t hpi_pages_for(size_t size)
+{
+    return (size + HPI_PAGE_SIZE - 1) >> HPI_PAGE_SHIFT;
+}
+
+/* ---- mcache.c ---- */
+extern HPI_INTERNAL hpi_mcache_t hpi_mcache_none; /* threads without a cache */
+extern HPI_INTERNAL hpi_span_t hpi_span_none;     /* never has free objects */
+extern __thread hpi_mcache_t *hpi_tls_mcache __attribute__((tls_model("initial-exec")));
+HPI_INTERNAL void *hpi_mcache_refill(hpi_mcache_t *mc, unsigned c);
+HPI_INTERNAL void hpi_mcache_span_empty(hpi_mcache_t *mc, hpi_span_t *s);
+HPI_INTERNAL void hpi_mcache_free_slow(hpi_mcache_t *mc, hpi_span_t *s, void *p);
+HPI_INTERNAL hpi_mcache_t *hpi_mcache_get(void);
+HPI_INTERNAL void hpi_mcache_release(hpi_mcache_t *mc);
+/* Count a large object (nobj 1) or a change of its size (nobj 0). */
+HPI_INTERNAL void hpi_mcache_count_large(size_t bytes, int is_free, unsigned nobj);
+HPI_INTERNAL void hpi_mcache_fork_prepare(void);
+HPI_INTERNAL void hpi_mcache_fork_parent(void);
+HPI_INTERNAL void hpi_mcache_fork_child(void);
+typedef void (*hpi_mcache_visit_fn)(hpi_mcache_t *mc, void *arg);
+HPI_INTERNAL void hpi_mcache_foreach(hpi_mcache_visit_fn fn, void *arg);
+HPI_INTERNAL hpi_thread_stats_t *hpi_mcache_orphan_stats(void);
+
+/* ---- mcentral.c ---- */
+HPI_INTERNAL hpi_span_t *hpi_central_take(unsigned c, hpi_mcache_t *mc);
+HPI_INTERNAL void hpi_central_put(unsigned c, hpi_span_t *s);
+HPI_INTERNAL size_t hpi_span_collect_remote(hpi_span_t *s);
+HPI_INTERNAL void hpi_span_push_remote(hpi_span_t *s, void *p);
+HPI_INTERNAL void hpi_span_disown(hpi_span_t *s);
+HPI_INTERNAL void hpi_central_fork_prepare(void);
+HPI_INTERNAL void hpi_central_fork_parent(void);
+HPI_INTERNAL void hpi_central_fork_child(void);
+
+/* ---- mheap.c ---- */
+typedef struct hpi_heap_stats {
+    uint64_t heap_sys, heap_inuse, heap_released, scavenged, arenas;
+    uint64_t span_inuse, span_sys, other_sys;
+} hpi_heap_stats_t;
+
+HPI_INTERNAL hpi_span_t *hpi_heap_alloc_small(unsigned c);
+HPI_INTERNAL hpi_span_t *hpi_heap_alloc_large(size_t npages, size_t align);
+HPI_INTERNAL void hpi_heap_free(hpi_span_t *s);
+HPI_INTERNAL bool hpi_heap_resize_large(hpi_span_t *s, size_t npages);
+HPI_INTERNAL uint64_t hpi_heap_scavenge(uint64_t older_than_ns, uint64_t now);
+HPI_INTERNAL void hpi_heap_read_stats(hpi_heap_stats_t *st);
+HPI_INTERNAL void hpi_heap_fork_prepare(void);
+HPI_INTERNAL void hpi_heap_fork_parent(void);
+HPI_INTERNAL void hpi_heap_fork_child(void);
+
+/* ---- meta.c: persistent memory for metadata, never returned ---- */
+HPI_INTERNAL void *hpi_meta_alloc(size_t size);
+HPI_INTERNAL uint64_t hpi_meta_sys(void);
+HPI_INTERNAL void hpi_meta_fork_prepare(void);
+HPI_INTERNAL void hpi_meta_fork_parent(void);
+HPI_INTERNAL void hpi_meta_fork_child(void);
+
+/* ---- scavenger.c ---- */
+HPI_INTERNAL void hpi_scavenger_note_free(void);
+HPI_INTERNAL void hpi_scavenger_fork_child(void);
+
+/* ---- options.c ---- */
+typedef struct hpi_options {
+    int64_t scavenge_delay_ms; /* idle time before free pages go back to the OS */
+    int64_t background_thread; /* 1: a scavenger thread; 0: scavenge inline */
+    int64_t verbose;           /* 1: report allocator events on stderr */
+} hpi_options_t;
+extern HPI_INTERNAL hpi_options_t hpi_options;
+HPI_INTERNAL void hpi_options_init(void);
+
+/* ---- init.c ---- */
+HPI_INTERNAL void hpi_init_thread_hooks(void);
+extern HPI_INTERNAL _Atomic int hpi_threads_ok; /* constructors have run */
+
+#endif /* HPI_ALLOC_INTERNAL_H */

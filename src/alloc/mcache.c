@@ -1,0 +1,324 @@
+/* mcache.c: per-thread caches.  See malloc.c, points 3 to 5.
+ *
+ * A thread owns spans: the one it allocates from per class (alloc[]), others
+ * with free objects (partial[], doubly linked), and a few with every object
+ * free (empty[], singly linked).  A span the thread owns has
+ * xowner == the mcache; all its owner fields are then the thread's alone.
+ * A span with no free objects left is detached (xowner == mcache | FULL):
+ * on no list, until one of its objects is freed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+
+#include "alloc/fastpath.h"
+
+/* At most this many empty spans per class, and bytes in all, stay cached. */
+#define EMPTY_PER_CLASS 4
+#define EMPTY_BYTES_MAX ((size_t)1 << 20)
+
+hpi_span_t hpi_span_none;
+hpi_mcache_t hpi_mcache_none = {.alloc = {[0 ... HPI_NUM_CLASSES - 1] = &hpi_span_none}};
+__thread hpi_mcache_t *hpi_tls_mcache __attribute__((tls_model("initial-exec"))) =
+    &hpi_mcache_none;
+
+/* Every mcache ever made, and the released ones waiting for a new thread. */
+static struct {
+    hpi_lock_t lock;
+    hpi_mcache_t *all;  /* lock */
+    hpi_mcache_t *pool; /* lock */
+} registry = {HPI_LOCK_INIT, NULL, NULL};
+
+/* Counters of threads that have no mcache (before their first small
+ * allocation, or after their cache was released at exit); atomic adds. */
+static hpi_thread_stats_t orphan_stats;
+
+static hpi_thread_stats_t *stats_of(hpi_mcache_t *mc, bool *atomic_add)
+{
+    *atomic_add = (mc == &hpi_mcache_none);
+    return *atomic_add ? &orphan_stats : &mc->stats;
+}
+
+static void stat_add(hpi_mcache_t *mc, hpi_counter_t *own, size_t offset, uint64_t v)
+{
+    bool shared;
+    hpi_thread_stats_t *st = stats_of(mc, &shared);
+    if (!shared) {
+        hpi_counter_add(own, v);
+        return;
+    }
+    atomic_fetch_add_explicit((hpi_counter_t *)((char *)st + offset), v, memory_order_relaxed);
+}
+
+#define STAT_ADD(mc, field, v)                                                                    \
+    stat_add((mc), &(mc)->stats.field, offsetof(hpi_thread_stats_t, field), (v))
+
+void hpi_mcache_count_large(size_t bytes, int is_free, unsigned nobj)
+{
+    hpi_mcache_t *mc = hpi_tls_mcache;
+    if (is_free) {
+        if (nobj) STAT_ADD(mc, nfree[0], nobj);
+        STAT_ADD(mc, large_free_bytes, bytes);
+    } else {
+        if (nobj) STAT_ADD(mc, nmalloc[0], nobj);
+        STAT_ADD(mc, large_alloc_bytes, bytes);
+    }
+}
+
+static hpi_mcache_t *mcache_new_locked(void)
+{
+    hpi_mcache_t *mc = registry.pool;
+    if (mc != NULL) {
+        registry.pool = mc->pool_next;
+        return mc;
+    }
+    mc = hpi_meta_alloc(sizeof *mc);
+    if (mc == NULL) return NULL;
+    for (unsigned c = 0; c < HPI_NUM_CLASSES; c++) mc->alloc[c] = &hpi_span_none;
+    mc->all_next = registry.all;
+    registry.all = mc;
+    return mc;
+}
+
+hpi_mcache_t *hpi_mcache_get(void)
+{
+    hpi_mcache_t *mc = hpi_tls_mcache;
+    if (mc != &hpi_mcache_none) return mc;
+    hpi_options_init();
+    hpi_lock(&registry.lock);
+    mc = mcache_new_locked();
+    if (mc != NULL) {
+        mc->live = 1;
+        mc->tid = hpi_gettid();
+    }
+    hpi_unlock(&registry.lock);
+    if (mc == NULL) return &hpi_mcache_none;
+    hpi_tls_mcache = mc;
+    hpi_init_thread_hooks(); /* may allocate: the cache is in place */
+    return mc;
+}
+
+/* ---- owned span lists ---- */
+
+static void partial_push(hpi_mcache_t *mc, hpi_span_t *s)
+{
+    hpi_span_t **head = &mc->partial[s->sizeclass];
+    s->queue = HPI_Q_PARTIAL;
+    s->prev = NULL;
+    s->next = *head;
+    if (*head) (*head)->prev = s;
+    *head = s;
+}
+
+static void partial_unlink(hpi_mcache_t *mc, hpi_span_t *s)
+{
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        mc->partial[s->sizeclass] = s->next;
+    if (s->next) s->next->prev = s->prev;
+    s->next = s->prev = NULL;
+    s->queue = HPI_Q_NONE;
+}
+
+static void span_to_heap(hpi_span_t *s)
+{
+    hpi_span_disown(s);
+    hpi_heap_free(s);
+}
+
+/* s is owned, not current, and every object is free: keep it or drop it. */
+static void keep_or_release_empty(hpi_mcache_t *mc, hpi_span_t *s)
+{
+    unsigned c = s->sizeclass;
+    size_t bytes = s->npages << HPI_PAGE_SHIFT;
+    if (mc->nempty[c] >= EMPTY_PER_CLASS || mc->empty_bytes + bytes > EMPTY_BYTES_MAX) {
+        span_to_heap(s);
+        return;
+    }
+    s->queue = HPI_Q_EMPTY;
+    s->next = mc->empty[c];
+    mc->empty[c] = s;
+    mc->nempty[c]++;
+    mc->empty_bytes += bytes;
+}
+
+void hpi_mcache_span_empty(hpi_mcache_t *mc, hpi_span_t *s)
+{
+    if (mc->alloc[s->sizeclass] == s) return;
+    partial_unlink(mc, s);
+    keep_or_release_empty(mc, s);
+}
+
+/* Mark s full and detached.  False if remote frees arrived meanwhile; the
+ * caller then still owns s and should collect them. */
+static bool detach_full(hpi_span_t *s, uintptr_t owner)
+{
+    atomic_store_explicit(&s->xowner, owner | HPI_OWNER_FULL, memory_order_relaxed);
+    uintptr_t expect = 0;
+    if (atomic_compare_exchange_strong_explicit(&s->remote, &expect, HPI_REMOTE_NOTIFY,
+                                                memory_order_acq_rel, memory_order_acquire))
+        return true;
+    atomic_store_explicit(&s->xowner, owner, memory_order_relaxed);
+    return false;
+}
+
+/* ---- refill ---- */
+
+static hpi_span_t *next_owned_span(hpi_mcache_t *mc, unsigned c)
+{
+    hpi_span_t *s = mc->partial[c];
+    if (s != NULL) {
+        partial_unlink(mc, s);
+        return s;
+    }
+    s = mc->empty[c];
+    if (s != NULL) {
+        mc->empty[c] = s->next;
+        mc->nempty[c]--;
+        mc->empty_bytes -= s->npages << HPI_PAGE_SHIFT;
+        s->next = NULL;
+        s->queue = HPI_Q_NONE;
+    }
+    return s;
+}
+
+static hpi_span_t *refill_span(hpi_mcache_t *mc, unsigned c)
+{
+    hpi_span_t *s = mc->alloc[c];
+    if (s != &hpi_span_none) {
+        if (hpi_span_collect_remote(s) > 0) return s;
+        if (!detach_full(s, (uintptr_t)mc)) {
+            hpi_span_collect_remote(s);
+            return s;
+        }
+        mc->alloc[c] = &hpi_span_none;
+    }
+    s = next_owned_span(mc, c);
+    if (s == NULL) s = hpi_central_take(c, mc);
+    if (s == NULL) {
+        s = hpi_heap_alloc_small(c);
+        if (s == NULL) return NULL;
+        atomic_store_explicit(&s->xowner, (uintptr_t)mc, memory_order_relaxed);
+    }
+    mc->alloc[c] = s;
+    return s;
+}
+
+void *hpi_mcache_refill(hpi_mcache_t *mc, unsigned c)
+{
+    if (mc == &hpi_mcache_none) {
+        mc = hpi_mcache_get();
+        if (mc == &hpi_mcache_none) {
+            errno = ENOMEM;
+            return NULL;
+        }
+    }
+    hpi_span_t *s = refill_span(mc, c);
+    if (s == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    hpi_block_t *b = s->free;
+    s->free = b->next;
+    s->used++;
+    hpi_counter_add(&mc->stats.nmalloc[c], 1);
+    return b;
+}
+
+/* ---- frees that miss the fast path ---- */
+
+/* The owner frees into its own detached span: take it back unless a remote
+ * free has already sent it to mcentral. */
+static bool reclaim_detached(hpi_mcache_t *mc, hpi_span_t *s, void *p)
+{
+    uintptr_t notify = HPI_REMOTE_NOTIFY;
+    if (!atomic_compare_exchange_strong_explicit(&s->remote, &notify, 0, memory_order_acquire,
+                                                 memory_order_relaxed))
+        return false;
+    atomic_store_explicit(&s->xowner, (uintptr_t)mc, memory_order_relaxed);
+    hpi_block_t *b = p;
+    b->next = s->free;
+    s->free = b;
+    hpi_counter_add(&mc->stats.nfree[s->sizeclass], 1);
+    if (--s->used == 0)
+        keep_or_release_empty(mc, s);
+    else
+        partial_push(mc, s);
+    return true;
+}
+
+void hpi_mcache_free_slow(hpi_mcache_t *mc, hpi_span_t *s, void *p)
+{
+    uintptr_t x = atomic_load_explicit(&s->xowner, memory_order_relaxed);
+    if (mc != &hpi_mcache_none && x == ((uintptr_t)mc | HPI_OWNER_FULL) &&
+        reclaim_detached(mc, s, p))
+        return;
+    hpi_span_push_remote(s, p);
+    STAT_ADD(mc, nfree[s->sizeclass], 1);
+    STAT_ADD(mc, remote_frees, 1);
+}
+
+/* ---- thread exit ---- */
+
+/* Give up a span the exiting thread owns. */
+static void release_owned(hpi_span_t *s)
+{
+    s->queue = HPI_Q_NONE;
+    if (s->used == 0) {
+        span_to_heap(s);
+        return;
+    }
+    if (s->free == NULL && detach_full(s, 0)) return;
+    hpi_span_disown(s);
+    hpi_central_put(s->sizeclass, s);
+}
+
+void hpi_mcache_release(hpi_mcache_t *mc)
+{
+    if (mc == &hpi_mcache_none) return;
+    for (unsigned c = 1; c < HPI_NUM_CLASSES; c++) {
+        hpi_span_t *s = mc->alloc[c];
+        mc->alloc[c] = &hpi_span_none;
+        if (s != &hpi_span_none) release_owned(s);
+        while ((s = mc->partial[c]) != NULL) {
+            partial_unlink(mc, s);
+            release_owned(s);
+        }
+        while ((s = next_owned_span(mc, c)) != NULL) span_to_heap(s);
+    }
+    if (hpi_tls_mcache == mc) hpi_tls_mcache = &hpi_mcache_none;
+    hpi_lock(&registry.lock);
+    mc->live = 0;
+    mc->pool_next = registry.pool;
+    registry.pool = mc;
+    hpi_unlock(&registry.lock);
+}
+
+/* ---- registry walks and fork ---- */
+
+void hpi_mcache_foreach(hpi_mcache_visit_fn fn, void *arg)
+{
+    hpi_lock(&registry.lock);
+    for (hpi_mcache_t *mc = registry.all; mc != NULL; mc = mc->all_next) fn(mc, arg);
+    hpi_unlock(&registry.lock);
+}
+
+hpi_thread_stats_t *hpi_mcache_orphan_stats(void) { return &orphan_stats; }
+
+void hpi_mcache_fork_prepare(void) { hpi_lock(&registry.lock); }
+void hpi_mcache_fork_parent(void) { hpi_unlock(&registry.lock); }
+
+/* In the child only this thread exists.  The other threads' caches may have
+ * been mid-update when fork() copied them, so their spans are not trusted:
+ * the caches become zombies (counted, never reused) and keep their spans. */
+void hpi_mcache_fork_child(void)
+{
+    hpi_lock_reinit(&registry.lock);
+    for (hpi_mcache_t *mc = registry.all; mc != NULL; mc = mc->all_next) {
+        if (mc == hpi_tls_mcache || !mc->live) continue;
+        mc->live = 0;
+        mc->zombie = 1;
+    }
+    if (hpi_tls_mcache != &hpi_mcache_none) hpi_tls_mcache->tid = hpi_gettid();
+}
