@@ -117,49 +117,6 @@ size_t hpb_rand_size(uint64_t *s, size_t lo, size_t hi)
     return hpb_rand_range(s, a, b);
 }
 
-/* The byte a stamp puts at offset i (used for objects under 16 bytes). */
-static inline unsigned char stamp_byte(uint64_t tag, size_t i)
-{
-    return (unsigned char)((tag >> ((i & 7) * 8)) + i);
-}
-
-void hpb_stamp(void *p, size_t n, uint64_t tag)
-{
-    unsigned char *b = p;
-    if (n >= 16) {
-        uint64_t head = tag, tail = ~tag ^ n;
-        memcpy(b, &head, 8);
-        memcpy(b + n - 8, &tail, 8);
-        return;
-    }
-    for (size_t i = 0; i < n; i++)
-        b[i] = stamp_byte(tag, i);
-}
-
-int hpb_check_stamp(const void *p, size_t n, uint64_t tag)
-{
-    const unsigned char *b = p;
-    if (n >= 16) {
-        uint64_t head, tail;
-        memcpy(&head, b, 8);
-        memcpy(&tail, b + n - 8, 8);
-        return head == tag && tail == (~tag ^ n);
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (b[i] != stamp_byte(tag, i))
-            return 0;
-    }
-    return 1;
-}
-
-void *hpb_malloc(size_t n)
-{
-    void *p = malloc(n);
-    if (p == NULL)
-        hpb_die(HPB_EXIT_NOMEM, "malloc(%zu) returned NULL", n);
-    return p;
-}
-
 void *hpb_malloc_lines(size_t n)
 {
     void *p = NULL;

@@ -62,22 +62,58 @@ static inline size_t hpb_rand_range(uint64_t *s, size_t lo, size_t hi)
  * real programs where small objects far outnumber big ones. */
 size_t hpb_rand_size(uint64_t *s, size_t lo, size_t hi);
 
-/* Write a pattern derived from tag into the first and last bytes of p[0..n);
- * hpb_check_stamp() says whether it is still there. */
-void hpb_stamp(void *p, size_t n, uint64_t tag);
-int hpb_check_stamp(const void *p, size_t n, uint64_t tag);
-
-/* malloc that exits with HPB_EXIT_NOMEM instead of returning NULL. */
-void *hpb_malloc(size_t n);
-
-/* Cache-line aligned memory (for per-thread records), or exit like hpb_malloc. */
-void *hpb_malloc_lines(size_t n);
-
 /* Report a broken stamp and exit with HPB_EXIT_CORRUPT. */
 _Noreturn void hpb_corrupt(const char *what, const void *p, size_t n, uint64_t tag);
 
 /* Exit with code, after printing "<prog>: <message>" to stderr. */
 _Noreturn void hpb_die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The byte a stamp puts at offset i (objects under 16 bytes). */
+static inline unsigned char hpb_stamp_byte(uint64_t tag, size_t i)
+{
+    return (unsigned char)((tag >> ((i & 7) * 8)) + i);
+}
+
+/* Write a pattern derived from tag into the first and last 8 bytes of
+ * p[0..n) (every byte under 16 bytes); hpb_check_stamp() says whether it is
+ * still there.  Inline: the stamp must cost little beside a malloc+free. */
+static inline void hpb_stamp(void *p, size_t n, uint64_t tag)
+{
+    unsigned char *b = p;
+    if (n >= 16) {
+        uint64_t head = tag, tail = ~tag ^ n;
+        __builtin_memcpy(b, &head, 8);
+        __builtin_memcpy(b + n - 8, &tail, 8);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) b[i] = hpb_stamp_byte(tag, i);
+}
+
+static inline int hpb_check_stamp(const void *p, size_t n, uint64_t tag)
+{
+    const unsigned char *b = p;
+    if (n >= 16) {
+        uint64_t head, tail;
+        __builtin_memcpy(&head, b, 8);
+        __builtin_memcpy(&tail, b + n - 8, 8);
+        return head == tag && tail == (~tag ^ n);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (b[i] != hpb_stamp_byte(tag, i)) return 0;
+    return 1;
+}
+
+/* malloc that exits with HPB_EXIT_NOMEM instead of returning NULL. */
+static inline void *hpb_malloc(size_t n)
+{
+    void *malloc(size_t);
+    void *p = malloc(n);
+    if (__builtin_expect(p == NULL, 0)) hpb_die(HPB_EXIT_NOMEM, "malloc(%zu) returned NULL", n);
+    return p;
+}
+
+/* Cache-line aligned memory (for per-thread records), or exit like hpb_malloc. */
+void *hpb_malloc_lines(size_t n);
 
 /* Keep the compiler from deleting a malloc/free pair whose memory looks unused. */
 static inline void hpb_escape(void *p)

@@ -5,8 +5,8 @@ set -euo pipefail
 
 declare -A PKGS=(
   [build]="cmake make gcc g++ pkg-config"
-  [test]="sqlite3 python3"
-  [bench]="libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 redis-server redis-tools sqlite3 python3"
+  [test]="sqlite3 python3 time"
+  [bench]="time libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 redis-server redis-tools sqlite3 python3"
 )
 
 want=()

@@ -26,11 +26,6 @@ HP_API void *malloc(size_t size) { return hpi_malloc_inline(size); }
 
 HP_API void free(void *p) { hpi_free_inline(p); }
 
-/* The same two, bound inside the library (for interpose_cxx.cc). */
-void *hpi_malloc(size_t size) { return hpi_malloc_inline(size); }
-
-void hpi_free(void *p) { hpi_free_inline(p); }
-
 HP_API void *calloc(size_t n, size_t size) { return hpi_calloc(n, size); }
 
 HP_API void *realloc(void *p, size_t size) { return hpi_realloc(p, size); }

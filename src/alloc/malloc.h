@@ -7,8 +7,6 @@
 
 #include "prim/prim.h"
 
-HPI_INTERNAL void *hpi_malloc(size_t size);
-HPI_INTERNAL void hpi_free(void *p);
 HPI_INTERNAL void *hpi_malloc_aligned(size_t align, size_t size);
 HPI_INTERNAL void *hpi_calloc(size_t n, size_t size);
 HPI_INTERNAL void *hpi_realloc(void *p, size_t size);
