@@ -4,6 +4,9 @@
  * Neither path takes a lock or does an atomic read-modify-write: malloc pops
  * the head of the current span's free list; free pushes onto the free list of
  * a span the thread owns.  Everything else is a call into mcache.c.
+ * Neither touches the alloc span's `used` count: the whole span counts as
+ * used while it is the alloc span, so the tight malloc/free loop carries no
+ * read-modify-write chain through the span.
  */
 #ifndef HPI_ALLOC_FASTPATH_H
 #define HPI_ALLOC_FASTPATH_H
@@ -21,7 +24,6 @@ static inline void *hpi_malloc_small(size_t size)
     hpi_block_t *b = s->free;
     if (HPI_LIKELY(b != NULL)) {
         s->free = b->next;
-        s->used++;
         hpi_counter_add(&mc->stats.nmalloc[c], 1);
         return b;
     }
@@ -43,8 +45,11 @@ static inline void hpi_free_inline(void *p)
         hpi_block_t *b = p;
         b->next = s->free;
         s->free = b;
-        hpi_counter_add(&mc->stats.nfree[s->sizeclass], 1);
-        if (HPI_UNLIKELY(--s->used == 0)) hpi_mcache_span_empty(mc, s);
+        unsigned c = s->sizeclass;
+        hpi_counter_add(&mc->stats.nfree[c], 1);
+        /* The alloc span's objects all count as used (mcache.c): a free into
+         * it touches no counter of the span. */
+        if (s != mc->alloc[c] && HPI_UNLIKELY(--s->used == 0)) hpi_mcache_span_empty(mc, s);
         return;
     }
     hpi_free_slow(p);

@@ -57,7 +57,8 @@ typedef struct hpi_span {
     /* Owner fields: touched only by the thread whose mcache owns the span
      * (xowner == that mcache), or under the mcentral lock while unowned. */
     hpi_block_t *free; /* objects ready to allocate */
-    uint32_t used;     /* objects not on `free`: allocated or on `remote` */
+    uint32_t used;     /* objects allocated or on `remote`; for a thread's alloc
+                          span, nelems: its free list is reserved (mcache.c) */
     uint8_t sizeclass; /* 0 for large spans; fixed while the span is in use */
     uint8_t queue;     /* enum hpi_span_queue: where the owner keeps it */
     uint8_t state;     /* enum hpi_span_state; heap lock */
@@ -106,7 +107,8 @@ typedef struct hpi_thread_stats {
  * owning thread alone. */
 typedef struct hpi_mcache {
     hpi_span_t *alloc[HPI_NUM_CLASSES];   /* span to allocate from; never NULL */
-    hpi_span_t *partial[HPI_NUM_CLASSES]; /* owned spans with free objects */
+    hpi_span_t *partial[HPI_NUM_CLASSES]; /* owned spans with free objects, newest first */
+    hpi_span_t *partial_tail[HPI_NUM_CLASSES]; /* oldest: has had longest to gather frees */
     hpi_span_t *empty[HPI_NUM_CLASSES];   /* owned spans with every object free */
     uint8_t nempty[HPI_NUM_CLASSES];
     size_t empty_bytes;                   /* bytes in the empty lists */

@@ -1,11 +1,14 @@
 /* mcache.c: per-thread caches.  See malloc.c, points 3 to 5.
  *
  * A thread owns spans: the one it allocates from per class (alloc[]), others
- * with free objects (partial[], doubly linked), and a few with every object
- * free (empty[], singly linked).  A span the thread owns has
- * xowner == the mcache; all its owner fields are then the thread's alone.
- * A span with no free objects left is detached (xowner == mcache | FULL):
- * on no list, until one of its objects is freed.
+ * it has allocated from (partial[], doubly linked, oldest at the tail), and a
+ * few with every object free (empty[], singly linked).  A span the thread
+ * owns has xowner == the mcache; all its owner fields are then the thread's
+ * alone.  When the alloc span runs out it joins the partial list, where the
+ * thread's own frees refill it on the fast path.  A refill takes the oldest
+ * partial span; one that got nothing back in a whole round is detached
+ * (xowner == mcache | FULL): on no list, costing nothing, until one of its
+ * objects is freed (see mcentral.c for the protocol).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -106,7 +109,10 @@ static void partial_push(hpi_mcache_t *mc, hpi_span_t *s)
     s->queue = HPI_Q_PARTIAL;
     s->prev = NULL;
     s->next = *head;
-    if (*head) (*head)->prev = s;
+    if (*head)
+        (*head)->prev = s;
+    else
+        mc->partial_tail[s->sizeclass] = s;
     *head = s;
 }
 
@@ -116,7 +122,10 @@ static void partial_unlink(hpi_mcache_t *mc, hpi_span_t *s)
         s->prev->next = s->next;
     else
         mc->partial[s->sizeclass] = s->next;
-    if (s->next) s->next->prev = s->prev;
+    if (s->next)
+        s->next->prev = s->prev;
+    else
+        mc->partial_tail[s->sizeclass] = s->prev;
     s->next = s->prev = NULL;
     s->queue = HPI_Q_NONE;
 }
@@ -145,7 +154,6 @@ static void keep_or_release_empty(hpi_mcache_t *mc, hpi_span_t *s)
 
 void hpi_mcache_span_empty(hpi_mcache_t *mc, hpi_span_t *s)
 {
-    if (mc->alloc[s->sizeclass] == s) return;
     partial_unlink(mc, s);
     keep_or_release_empty(mc, s);
 }
@@ -165,14 +173,31 @@ static bool detach_full(hpi_span_t *s, uintptr_t owner)
 
 /* ---- refill ---- */
 
-static hpi_span_t *next_owned_span(hpi_mcache_t *mc, unsigned c)
+/* How many exhausted spans a refill looks at before it goes elsewhere. */
+#define PARTIAL_PROBES 4
+
+/* The oldest partial span that has free objects again.  An exhausted span
+ * stays owned on the partial list, so frees into it take the fast path; one
+ * that has gathered nothing by the time it comes round is detached (it holds
+ * long-lived objects) and costs nothing until an object comes back. */
+static hpi_span_t *take_partial(hpi_mcache_t *mc, unsigned c)
 {
-    hpi_span_t *s = mc->partial[c];
-    if (s != NULL) {
+    for (int n = 0; n < PARTIAL_PROBES; n++) {
+        hpi_span_t *s = mc->partial_tail[c];
+        if (s == NULL) return NULL;
         partial_unlink(mc, s);
-        return s;
+        if (s->free != NULL || hpi_span_collect_remote(s) > 0) return s;
+        if (!detach_full(s, (uintptr_t)mc)) {
+            hpi_span_collect_remote(s);
+            return s;
+        }
     }
-    s = mc->empty[c];
+    return NULL;
+}
+
+static hpi_span_t *take_empty(hpi_mcache_t *mc, unsigned c)
+{
+    hpi_span_t *s = mc->empty[c];
     if (s != NULL) {
         mc->empty[c] = s->next;
         mc->nempty[c]--;
@@ -183,24 +208,38 @@ static hpi_span_t *next_owned_span(hpi_mcache_t *mc, unsigned c)
     return s;
 }
 
+/* The alloc span's free list is reserved: used == nelems, and malloc and
+ * free of its objects leave used alone (fastpath.h).  Its free list is empty
+ * when it stops being the alloc span, so used is exact again, except at
+ * thread exit, where unreserve() recounts. */
+static void reserve(hpi_span_t *s) { s->used = s->nelems; }
+
+static void unreserve(hpi_span_t *s)
+{
+    for (hpi_block_t *b = s->free; b != NULL; b = b->next) s->used--;
+}
+
 static hpi_span_t *refill_span(hpi_mcache_t *mc, unsigned c)
 {
     hpi_span_t *s = mc->alloc[c];
     if (s != &hpi_span_none) {
-        if (hpi_span_collect_remote(s) > 0) return s;
-        if (!detach_full(s, (uintptr_t)mc)) {
-            hpi_span_collect_remote(s);
+        size_t n = hpi_span_collect_remote(s);
+        if (n > 0) {
+            s->used += (uint32_t)n; /* collected objects join the reserve */
             return s;
         }
+        partial_push(mc, s); /* exhausted: frees will come back to it */
         mc->alloc[c] = &hpi_span_none;
     }
-    s = next_owned_span(mc, c);
+    s = take_partial(mc, c);
+    if (s == NULL) s = take_empty(mc, c);
     if (s == NULL) s = hpi_central_take(c, mc);
     if (s == NULL) {
         s = hpi_heap_alloc_small(c);
         if (s == NULL) return NULL;
         atomic_store_explicit(&s->xowner, (uintptr_t)mc, memory_order_relaxed);
     }
+    reserve(s);
     mc->alloc[c] = s;
     return s;
 }
@@ -221,7 +260,6 @@ void *hpi_mcache_refill(hpi_mcache_t *mc, unsigned c)
     }
     hpi_block_t *b = s->free;
     s->free = b->next;
-    s->used++;
     hpi_counter_add(&mc->stats.nmalloc[c], 1);
     return b;
 }
@@ -280,12 +318,15 @@ void hpi_mcache_release(hpi_mcache_t *mc)
     for (unsigned c = 1; c < HPI_NUM_CLASSES; c++) {
         hpi_span_t *s = mc->alloc[c];
         mc->alloc[c] = &hpi_span_none;
-        if (s != &hpi_span_none) release_owned(s);
+        if (s != &hpi_span_none) {
+            unreserve(s);
+            release_owned(s);
+        }
         while ((s = mc->partial[c]) != NULL) {
             partial_unlink(mc, s);
             release_owned(s);
         }
-        while ((s = next_owned_span(mc, c)) != NULL) span_to_heap(s);
+        while ((s = take_empty(mc, c)) != NULL) span_to_heap(s);
     }
     if (hpi_tls_mcache == mc) hpi_tls_mcache = &hpi_mcache_none;
     hpi_lock(&registry.lock);
