@@ -6,7 +6,11 @@
  * a span the thread owns.  Everything else is a call into mcache.c.
  * Neither touches the alloc span's `used` count: the whole span counts as
  * used while it is the alloc span, so the tight malloc/free loop carries no
- * read-modify-write chain through the span.
+ * read-modify-write chain through the span.  Objects freed into the
+ * thread's other spans go first to a short per-class `hot` list (they still
+ * count as used in their span), and malloc takes from it first: like
+ * tcmalloc's thread cache, recently freed memory is reused while it is still
+ * in the CPU cache, which a span's free list alone would not do.
  */
 #ifndef HPI_ALLOC_FASTPATH_H
 #define HPI_ALLOC_FASTPATH_H
@@ -20,10 +24,21 @@ static inline void *hpi_malloc_small(size_t size)
 {
     hpi_mcache_t *mc = hpi_tls_mcache;
     unsigned c = hpi_size_class(size);
+    hpi_block_t *b = mc->hot[c];
+    if (b != NULL) { /* most recently freed first: still in cache */
+        mc->hot[c] = b->next;
+        mc->hot_room[c]++;
+        hpi_counter_add(&mc->stats.nmalloc[c], 1);
+        return b;
+    }
     hpi_span_t *s = mc->alloc[c];
-    hpi_block_t *b = s->free;
+    b = s->free;
     if (HPI_LIKELY(b != NULL)) {
-        s->free = b->next;
+        hpi_block_t *next = b->next;
+        s->free = next;
+        /* The next malloc of this class reads next->next: start fetching it
+         * now, while the caller works (objects come back cold). */
+        __builtin_prefetch(next);
         hpi_counter_add(&mc->stats.nmalloc[c], 1);
         return b;
     }
@@ -43,13 +58,24 @@ static inline void hpi_free_inline(void *p)
     if (HPI_LIKELY(s != NULL &&
                    atomic_load_explicit(&s->xowner, memory_order_relaxed) == (uintptr_t)mc)) {
         hpi_block_t *b = p;
-        b->next = s->free;
-        s->free = b;
         unsigned c = s->sizeclass;
         hpi_counter_add(&mc->stats.nfree[c], 1);
-        /* The alloc span's objects all count as used (mcache.c): a free into
-         * it touches no counter of the span. */
-        if (s != mc->alloc[c] && HPI_UNLIKELY(--s->used == 0)) hpi_mcache_span_empty(mc, s);
+        if (s == mc->alloc[c]) {
+            /* The alloc span's objects all count as used (mcache.c): a free
+             * into it touches no counter of the span. */
+            b->next = s->free;
+            s->free = b;
+            return;
+        }
+        if (mc->hot_room[c] != 0) { /* reused first by the next malloc */
+            b->next = mc->hot[c];
+            mc->hot[c] = b;
+            mc->hot_room[c]--;
+            return;
+        }
+        b->next = s->free;
+        s->free = b;
+        if (HPI_UNLIKELY(--s->used == 0)) hpi_mcache_span_empty(mc, s);
         return;
     }
     hpi_free_slow(p);

@@ -68,7 +68,8 @@ typedef struct hpi_span {
     uint16_t nelems;   /* objects in the span */
     uint8_t needzero;  /* heap lock: pages may hold old data */
     uint8_t released;  /* heap lock: pages were returned to the OS */
-    uint32_t pad0;
+    uint8_t idle_rounds; /* owner: refills that found it with nothing freed */
+    uint8_t pad0[3];
     uintptr_t base;    /* first byte; fixed while the span exists */
     size_t npages;     /* heap lock (owner may read while it holds the span) */
     struct hpi_span *next, *prev; /* links of whichever list holds the span */
@@ -107,6 +108,8 @@ typedef struct hpi_thread_stats {
  * owning thread alone. */
 typedef struct hpi_mcache {
     hpi_span_t *alloc[HPI_NUM_CLASSES];   /* span to allocate from; never NULL */
+    hpi_block_t *hot[HPI_NUM_CLASSES];    /* objects just freed into owned spans */
+    uint8_t hot_room[HPI_NUM_CLASSES];    /* how many more `hot` may take */
     hpi_span_t *partial[HPI_NUM_CLASSES]; /* owned spans with free objects, newest first */
     hpi_span_t *partial_tail[HPI_NUM_CLASSES]; /* oldest: has had longest to gather frees */
     hpi_span_t *empty[HPI_NUM_CLASSES];   /* owned spans with every object free */

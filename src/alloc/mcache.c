@@ -68,6 +68,14 @@ void hpi_mcache_count_large(size_t bytes, int is_free, unsigned nobj)
     }
 }
 
+/* Objects a class's hot list may hold: 16 KiB worth, at least 2, at most 64. */
+#define HOT_BYTES 16384u
+static uint8_t hot_limit(unsigned c)
+{
+    uint32_t n = HOT_BYTES / hpi_class_size[c];
+    return (uint8_t)(n < 2 ? 2 : n > 64 ? 64 : n);
+}
+
 static hpi_mcache_t *mcache_new_locked(void)
 {
     hpi_mcache_t *mc = registry.pool;
@@ -78,6 +86,7 @@ static hpi_mcache_t *mcache_new_locked(void)
     mc = hpi_meta_alloc(sizeof *mc);
     if (mc == NULL) return NULL;
     for (unsigned c = 0; c < HPI_NUM_CLASSES; c++) mc->alloc[c] = &hpi_span_none;
+    for (unsigned c = 1; c < HPI_NUM_CLASSES; c++) mc->hot_room[c] = hot_limit(c);
     mc->all_next = registry.all;
     registry.all = mc;
     return mc;
@@ -173,20 +182,31 @@ static bool detach_full(hpi_span_t *s, uintptr_t owner)
 
 /* ---- refill ---- */
 
-/* How many exhausted spans a refill looks at before it goes elsewhere. */
+/* How many partial spans a refill looks at, and how many times a span may
+ * come round with nothing freed before it is detached. */
 #define PARTIAL_PROBES 4
+#define IDLE_ROUNDS 3
 
 /* The oldest partial span that has free objects again.  An exhausted span
- * stays owned on the partial list, so frees into it take the fast path; one
- * that has gathered nothing by the time it comes round is detached (it holds
- * long-lived objects) and costs nothing until an object comes back. */
+ * stays owned on the partial list, so the thread's frees into it take the
+ * fast path.  One that has come round IDLE_ROUNDS times with nothing freed
+ * holds long-lived objects: it is detached, and costs nothing until an
+ * object comes back. */
 static hpi_span_t *take_partial(hpi_mcache_t *mc, unsigned c)
 {
     for (int n = 0; n < PARTIAL_PROBES; n++) {
         hpi_span_t *s = mc->partial_tail[c];
         if (s == NULL) return NULL;
         partial_unlink(mc, s);
-        if (s->free != NULL || hpi_span_collect_remote(s) > 0) return s;
+        if (s->free != NULL || hpi_span_collect_remote(s) > 0) {
+            s->idle_rounds = 0;
+            return s;
+        }
+        if (++s->idle_rounds < IDLE_ROUNDS) {
+            partial_push(mc, s);
+            continue;
+        }
+        s->idle_rounds = 0;
         if (!detach_full(s, (uintptr_t)mc)) {
             hpi_span_collect_remote(s);
             return s;
@@ -278,7 +298,6 @@ static bool reclaim_detached(hpi_mcache_t *mc, hpi_span_t *s, void *p)
     hpi_block_t *b = p;
     b->next = s->free;
     s->free = b;
-    hpi_counter_add(&mc->stats.nfree[s->sizeclass], 1);
     if (--s->used == 0)
         keep_or_release_empty(mc, s);
     else
@@ -286,15 +305,44 @@ static bool reclaim_detached(hpi_mcache_t *mc, hpi_span_t *s, void *p)
     return true;
 }
 
-void hpi_mcache_free_slow(hpi_mcache_t *mc, hpi_span_t *s, void *p)
+/* Put p back in its span s, whoever owns it; no counters.  True if it was a
+ * remote free. */
+static bool span_free(hpi_mcache_t *mc, hpi_span_t *s, void *p)
 {
     uintptr_t x = atomic_load_explicit(&s->xowner, memory_order_relaxed);
+    if (mc != &hpi_mcache_none && x == (uintptr_t)mc) {
+        hpi_block_t *b = p;
+        b->next = s->free;
+        s->free = b;
+        if (s != mc->alloc[s->sizeclass] && --s->used == 0) hpi_mcache_span_empty(mc, s);
+        return false;
+    }
     if (mc != &hpi_mcache_none && x == ((uintptr_t)mc | HPI_OWNER_FULL) &&
         reclaim_detached(mc, s, p))
-        return;
+        return false;
     hpi_span_push_remote(s, p);
-    STAT_ADD(mc, nfree[s->sizeclass], 1);
-    STAT_ADD(mc, remote_frees, 1);
+    return true;
+}
+
+void hpi_mcache_free_slow(hpi_mcache_t *mc, hpi_span_t *s, void *p)
+{
+    unsigned c = s->sizeclass; /* s may be back in the page heap after span_free */
+    bool remote = span_free(mc, s, p);
+    STAT_ADD(mc, nfree[c], 1);
+    if (remote) STAT_ADD(mc, remote_frees, 1);
+}
+
+/* Give the hot lists' objects back to their spans (thread exit). */
+static void flush_hot(hpi_mcache_t *mc)
+{
+    for (unsigned c = 1; c < HPI_NUM_CLASSES; c++) {
+        hpi_block_t *b;
+        while ((b = mc->hot[c]) != NULL) {
+            mc->hot[c] = b->next;
+            mc->hot_room[c]++;
+            span_free(mc, hpi_span_of(b), b);
+        }
+    }
 }
 
 /* ---- thread exit ---- */
@@ -315,6 +363,7 @@ static void release_owned(hpi_span_t *s)
 void hpi_mcache_release(hpi_mcache_t *mc)
 {
     if (mc == &hpi_mcache_none) return;
+    flush_hot(mc);
     for (unsigned c = 1; c < HPI_NUM_CLASSES; c++) {
         hpi_span_t *s = mc->alloc[c];
         mc->alloc[c] = &hpi_span_none;
