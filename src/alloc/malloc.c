@@ -16,13 +16,15 @@
  *    Larger objects get a span of their own from the page heap.
  *
  * 3. Allocation (fastpath.h): the thread's mcache holds, per class, the span
- *    it allocates from.  malloc pops that span's free list: no lock, no atomic
- *    read-modify-write.  When the list runs dry (mcache.c), the thread takes,
- *    in order: objects other threads freed to the span (one atomic exchange
- *    takes them all), another span it owns with free objects, an empty span it
- *    kept, a span from mcentral (per-class lock), a new span from the mheap
- *    (heap lock).  A span whose objects are all handed out is detached: it is
- *    on no list until an object comes back.
+ *    it allocates from and a short "hot" list of objects the thread just
+ *    freed into its other spans.  malloc pops the hot list, else that span's
+ *    free list: no lock, no atomic read-modify-write.  When the list runs dry
+ *    (mcache.c), the thread takes, in order: objects other threads freed to
+ *    the span (one atomic exchange takes them all), the oldest other span it
+ *    owns with free objects, an empty span it kept, a span from mcentral
+ *    (per-class lock), a new span from the mheap (heap lock).  A span that
+ *    stays fully allocated for a while is detached: it is on no list until
+ *    an object comes back.
  *
  * 4. Freeing: the span of the object is found through the page map.  If this
  *    thread owns the span, the object goes on its free list, again without a
