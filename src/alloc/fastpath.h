@@ -18,7 +18,8 @@
 #include "alloc/internal.h"
 
 HPI_INTERNAL void *hpi_malloc_large(size_t size, size_t align, bool zero);
-HPI_INTERNAL void hpi_free_slow(void *p);
+/* free() off the fast path; s is hpi_span_of(p), not yet checked. */
+HPI_INTERNAL void hpi_free_slow(void *p, hpi_span_t *s);
 
 static inline void *hpi_malloc_small(size_t size)
 {
@@ -78,7 +79,7 @@ static inline void hpi_free_inline(void *p)
         if (HPI_UNLIKELY(--s->used == 0)) hpi_mcache_span_empty(mc, s);
         return;
     }
-    hpi_free_slow(p);
+    hpi_free_slow(p, s);
 }
 
 #endif /* HPI_ALLOC_FASTPATH_H */

@@ -122,6 +122,10 @@ typedef struct hpi_mcache {
     hpi_span_t *empty[HPI_NUM_CLASSES];   /* owned spans with every object free */
     uint8_t nempty[HPI_NUM_CLASSES];
     size_t empty_bytes;                   /* bytes in the empty lists */
+    /* Remote frees into one span, gathered to be pushed with one CAS. */
+    hpi_span_t *rb_span;                  /* NULL: no batch */
+    hpi_block_t *rb_first, *rb_last;
+    uint32_t rb_count;
     hpi_thread_stats_t stats;
     /* Registry fields: registry lock (mcache.c). */
     struct hpi_mcache *all_next;  /* every mcache ever made */
@@ -157,6 +161,8 @@ static inline hpi_span_t *hpi_span_of(const void *p)
 
 /* Like hpi_span_of, but only for an in-use span that really contains p. */
 HPI_INTERNAL hpi_span_t *hpi_span_of_checked(const void *p);
+/* s if it is hpi_span_of(p) and an in-use span that contains p, else NULL. */
+HPI_INTERNAL hpi_span_t *hpi_span_check(hpi_span_t *s, const void *p);
 
 /* Start of the object that contains p (an interior pointer) in span s. */
 static inline void *hpi_object_start(const hpi_span_t *s, const void *p)
@@ -199,7 +205,8 @@ HPI_INTERNAL hpi_thread_stats_t *hpi_mcache_orphan_stats(void);
 HPI_INTERNAL hpi_span_t *hpi_central_take(unsigned c, hpi_mcache_t *mc);
 HPI_INTERNAL void hpi_central_put(unsigned c, hpi_span_t *s);
 HPI_INTERNAL size_t hpi_span_collect_remote(hpi_span_t *s);
-HPI_INTERNAL void hpi_span_push_remote(hpi_span_t *s, void *p);
+/* Push the chain first..last (linked through next) on s's remote list. */
+HPI_INTERNAL void hpi_span_push_remote(hpi_span_t *s, void *first, void *last);
 HPI_INTERNAL void hpi_span_disown(hpi_span_t *s);
 HPI_INTERNAL void hpi_central_fork_prepare(void);
 HPI_INTERNAL void hpi_central_fork_parent(void);

@@ -77,10 +77,10 @@ void *hpi_malloc_large(size_t size, size_t align, bool zero)
     return (void *)s->base;
 }
 
-void hpi_free_slow(void *p)
+void hpi_free_slow(void *p, hpi_span_t *s)
 {
     if (p == NULL) return;
-    hpi_span_t *s = hpi_span_of_checked(p);
+    s = hpi_span_check(s, p);
     if (HPI_UNLIKELY(s == NULL)) {
         if (hpi_options.verbose) hpi_printf_err("free(%p): not a hotpath pointer; ignored", p);
         return;

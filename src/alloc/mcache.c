@@ -305,6 +305,38 @@ static bool reclaim_detached(hpi_mcache_t *mc, hpi_span_t *s, void *p)
     return true;
 }
 
+/* Remote frees into the same span are gathered (up to REMOTE_BATCH objects)
+ * and pushed with one CAS when the thread frees into another span, or
+ * exits: a consumer freeing a producer's objects in the order they came pays
+ * one atomic per batch, and the owner's cache line bounces once per batch.
+ * Batched objects still count as used in their span, so it cannot be freed
+ * under them; at most one batch per thread waits. */
+#define REMOTE_BATCH 64
+
+static void flush_remote(hpi_mcache_t *mc)
+{
+    if (mc->rb_span == NULL) return;
+    hpi_span_push_remote(mc->rb_span, mc->rb_first, mc->rb_last);
+    mc->rb_span = NULL;
+    mc->rb_count = 0;
+}
+
+static void remote_batch(hpi_mcache_t *mc, hpi_span_t *s, void *p)
+{
+    hpi_block_t *b = p;
+    if (mc->rb_span != s || mc->rb_count >= REMOTE_BATCH) {
+        flush_remote(mc);
+        b->next = NULL;
+        mc->rb_span = s;
+        mc->rb_first = mc->rb_last = b;
+        mc->rb_count = 1;
+        return;
+    }
+    b->next = mc->rb_first;
+    mc->rb_first = b;
+    mc->rb_count++;
+}
+
 /* Put p back in its span s, whoever owns it; no counters.  True if it was a
  * remote free. */
 static bool span_free(hpi_mcache_t *mc, hpi_span_t *s, void *p)
@@ -320,7 +352,10 @@ static bool span_free(hpi_mcache_t *mc, hpi_span_t *s, void *p)
     if (mc != &hpi_mcache_none && x == ((uintptr_t)mc | HPI_OWNER_FULL) &&
         reclaim_detached(mc, s, p))
         return false;
-    hpi_span_push_remote(s, p);
+    if (mc == &hpi_mcache_none)
+        hpi_span_push_remote(s, p, p);
+    else
+        remote_batch(mc, s, p);
     return true;
 }
 
@@ -364,6 +399,7 @@ void hpi_mcache_release(hpi_mcache_t *mc)
 {
     if (mc == &hpi_mcache_none) return;
     flush_hot(mc);
+    flush_remote(mc);
     for (unsigned c = 1; c < HPI_NUM_CLASSES; c++) {
         hpi_span_t *s = mc->alloc[c];
         mc->alloc[c] = &hpi_span_none;

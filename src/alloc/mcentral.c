@@ -50,12 +50,12 @@ void hpi_span_disown(hpi_span_t *s)
     atomic_store_explicit(&s->xowner, 0, memory_order_release);
 }
 
-void hpi_span_push_remote(hpi_span_t *s, void *p)
+void hpi_span_push_remote(hpi_span_t *s, void *first, void *last)
 {
-    hpi_block_t *b = p;
+    hpi_block_t *b = first, *tail = last;
     uintptr_t h = atomic_load_explicit(&s->remote, memory_order_relaxed);
     do {
-        b->next = (hpi_block_t *)(h & ~HPI_REMOTE_NOTIFY);
+        tail->next = (hpi_block_t *)(h & ~HPI_REMOTE_NOTIFY);
     } while (!atomic_compare_exchange_weak_explicit(&s->remote, &h, (uintptr_t)b,
                                                     memory_order_acq_rel, memory_order_relaxed));
     if (h & HPI_REMOTE_NOTIFY) {

@@ -89,9 +89,10 @@ static void map_ends_locked(hpi_span_t *s)
     map_range_locked(s, s->npages - 1, 1);
 }
 
-hpi_span_t *hpi_span_of_checked(const void *p)
+hpi_span_t *hpi_span_of_checked(const void *p) { return hpi_span_check(hpi_span_of(p), p); }
+
+hpi_span_t *hpi_span_check(hpi_span_t *s, const void *p)
 {
-    hpi_span_t *s = hpi_span_of(p);
     if (s == NULL) return NULL;
     if (s->state != HPI_SPAN_SMALL && s->state != HPI_SPAN_LARGE) return NULL;
     uintptr_t a = (uintptr_t)p;
