@@ -191,12 +191,13 @@ static bool detach_full(hpi_span_t *s, uintptr_t owner)
  * stays owned on the partial list, so the thread's frees into it take the
  * fast path.  One that has come round IDLE_ROUNDS times with nothing freed
  * holds long-lived objects: it is detached, and costs nothing until an
- * object comes back. */
-static hpi_span_t *take_partial(hpi_mcache_t *mc, unsigned c)
+ * object comes back.  The probing stops at `stop`, the span that has just
+ * run out: it has had no time to gather anything. */
+static hpi_span_t *take_partial(hpi_mcache_t *mc, unsigned c, const hpi_span_t *stop)
 {
     for (int n = 0; n < PARTIAL_PROBES; n++) {
         hpi_span_t *s = mc->partial_tail[c];
-        if (s == NULL) return NULL;
+        if (s == NULL || s == stop) return NULL; /* stop: just exhausted, newest */
         partial_unlink(mc, s);
         if (s->free != NULL || hpi_span_collect_remote(s) > 0) {
             s->idle_rounds = 0;
@@ -251,7 +252,7 @@ static hpi_span_t *refill_span(hpi_mcache_t *mc, unsigned c)
         partial_push(mc, s); /* exhausted: frees will come back to it */
         mc->alloc[c] = &hpi_span_none;
     }
-    s = take_partial(mc, c);
+    s = take_partial(mc, c, s);
     if (s == NULL) s = take_empty(mc, c);
     if (s == NULL) s = hpi_central_take(c, mc);
     if (s == NULL) {
