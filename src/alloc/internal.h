@@ -50,13 +50,16 @@ enum hpi_span_queue { HPI_Q_NONE, HPI_Q_PARTIAL, HPI_Q_EMPTY, HPI_Q_CENTRAL };
 #define HPI_OWNER_FULL ((uintptr_t)1) /* owner detached the span: no free objects */
 #define HPI_REMOTE_NOTIFY ((uintptr_t)1) /* next remote free moves span to mcentral */
 
-/* A span.  128 bytes: the owner's hot fields share the first cache line; the
- * words other threads write (remote, xowner) sit on the second, so remote
- * frees do not bounce the owner's line. */
+/* A span.  128 bytes, two cache lines.  The first holds everything free()
+ * and malloc() read on their fast paths, xowner included, so a free touches
+ * one line of the span; the second starts with `remote`, the one word other
+ * threads write (with a CAS), so remote frees do not bounce the owner's
+ * line, followed by fields only slow paths use. */
 typedef struct hpi_span {
     /* Owner fields: touched only by the thread whose mcache owns the span
      * (xowner == that mcache), or under the mcentral lock while unowned. */
     hpi_block_t *free; /* objects ready to allocate */
+    _Atomic uintptr_t xowner; /* owning mcache | FULL, or 0; read by any thread */
     uint32_t used;     /* objects allocated or on `remote`; for a thread's alloc
                           span, nelems: its free list is reserved (mcache.c) */
     uint8_t sizeclass; /* 0 for large spans; fixed while the span is in use */
@@ -72,14 +75,15 @@ typedef struct hpi_span {
     uint8_t pad0[3];
     uintptr_t base;    /* first byte; fixed while the span exists */
     size_t npages;     /* heap lock (owner may read while it holds the span) */
-    struct hpi_span *next, *prev; /* links of whichever list holds the span */
-    uint64_t *gcmarks; /* mark bits for the GC heap (NULL until then) */
-    uint64_t free_since; /* heap lock: when the span became free (scavenger) */
+    struct hpi_span *next; /* link of whichever list holds the span */
 
-    /* Shared words, atomic. */
+    /* Written by other threads: atomic. */
     _Alignas(HPI_CACHE_LINE) _Atomic uintptr_t remote; /* remote-free list | NOTIFY */
-    _Atomic uintptr_t xowner;                          /* owning mcache | FULL, or 0 */
+    struct hpi_span *prev; /* back link of a doubly linked list */
+    uint64_t *gcmarks;     /* mark bits for the GC heap (NULL until then) */
+    uint64_t free_since;   /* heap lock: when the span became free (scavenger) */
 } hpi_span_t;
+_Static_assert(sizeof(hpi_span_t) == 2 * HPI_CACHE_LINE, "a span is two cache lines");
 
 /* Per-thread counters: written only by their thread (load + store, no
  * read-modify-write), read by hp_read_memstats with relaxed loads. */
