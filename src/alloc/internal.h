@@ -85,8 +85,9 @@ typedef struct hpi_span {
 } hpi_span_t;
 _Static_assert(sizeof(hpi_span_t) == 2 * HPI_CACHE_LINE, "a span is two cache lines");
 
-/* Per-thread counters: written only by their thread (load + store, no
- * read-modify-write), read by hp_read_memstats with relaxed loads. */
+/* Per-thread counters: written only by their thread (a plain, unlocked add:
+ * never an atomic read-modify-write), read by hp_read_memstats with relaxed
+ * loads. */
 typedef _Atomic uint64_t hpi_counter_t;
 
 static inline void hpi_counter_add(hpi_counter_t *c, uint64_t v)
