@@ -21,6 +21,17 @@ HPI_INTERNAL void *hpi_malloc_large(size_t size, size_t align, bool zero);
 /* free() off the fast path; s is hpi_span_of(p), not yet checked. */
 HPI_INTERNAL void hpi_free_slow(void *p, hpi_span_t *s);
 
+/* Put b back on its span s, which this thread owns; is_alloc says whether s
+ * is the thread's alloc span for its class.  The alloc span's objects all
+ * count as used (mcache.c): a free into it touches no counter of the span.
+ * Shared by the fast path and mcache.c's slow paths. */
+static inline void hpi_owned_push(hpi_mcache_t *mc, hpi_span_t *s, hpi_block_t *b, bool is_alloc)
+{
+    b->next = s->free;
+    s->free = b;
+    if (!is_alloc && HPI_UNLIKELY(--s->used == 0)) hpi_mcache_span_empty(mc, s);
+}
+
 static inline void *hpi_malloc_small(size_t size)
 {
     hpi_mcache_t *mc = hpi_tls_mcache;
@@ -61,22 +72,14 @@ static inline void hpi_free_inline(void *p)
         hpi_block_t *b = p;
         unsigned c = s->sizeclass;
         hpi_counter_add(&mc->stats.nfree[c], 1);
-        if (s == mc->alloc[c]) {
-            /* The alloc span's objects all count as used (mcache.c): a free
-             * into it touches no counter of the span. */
-            b->next = s->free;
-            s->free = b;
-            return;
-        }
-        if (mc->hot_room[c] != 0) { /* reused first by the next malloc */
+        bool is_alloc = s == mc->alloc[c];
+        if (!is_alloc && mc->hot_room[c] != 0) { /* reused first by the next malloc */
             b->next = mc->hot[c];
             mc->hot[c] = b;
             mc->hot_room[c]--;
             return;
         }
-        b->next = s->free;
-        s->free = b;
-        if (HPI_UNLIKELY(--s->used == 0)) hpi_mcache_span_empty(mc, s);
+        hpi_owned_push(mc, s, b, is_alloc);
         return;
     }
     hpi_free_slow(p, s);

@@ -6,7 +6,7 @@
  * owns has xowner == the mcache; all its owner fields are then the thread's
  * alone.  When the alloc span runs out it joins the partial list, where the
  * thread's own frees refill it on the fast path.  A refill takes the oldest
- * partial span; one that got nothing back in a whole round is detached
+ * partial span; one that got nothing back in a few rounds is detached
  * (xowner == mcache | FULL): on no list, costing nothing, until one of its
  * objects is freed (see mcentral.c for the protocol).
  */
@@ -344,10 +344,7 @@ static bool span_free(hpi_mcache_t *mc, hpi_span_t *s, void *p)
 {
     uintptr_t x = atomic_load_explicit(&s->xowner, memory_order_relaxed);
     if (mc != &hpi_mcache_none && x == (uintptr_t)mc) {
-        hpi_block_t *b = p;
-        b->next = s->free;
-        s->free = b;
-        if (s != mc->alloc[s->sizeclass] && --s->used == 0) hpi_mcache_span_empty(mc, s);
+        hpi_owned_push(mc, s, p, s == mc->alloc[s->sizeclass]);
         return false;
     }
     if (mc != &hpi_mcache_none && x == ((uintptr_t)mc | HPI_OWNER_FULL) &&
