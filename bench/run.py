@@ -13,7 +13,7 @@ Ratios are hotpath's time (and RSS) over the best anchor's for that workload,
 so below 1 means hotpath wins.  The targets of issue 2 are checked at the end.
 
 Usage: bench/run.py [--build DIR] [--reps N] [--quick] [--only REGEX]
-                    [--allocators a,b,...] [--markdown FILE] [--check]
+                    [--allocators a,b,...] [--markdown FILE] [--check] [--list]
 """
 import argparse
 import math
@@ -189,10 +189,15 @@ def main():
     ap.add_argument("--only", default="", help="regex of workload names")
     ap.add_argument("--allocators", default="glibc,jemalloc,mimalloc,tcmalloc,hotpath")
     ap.add_argument("--markdown", help="also write the table to this file")
+    ap.add_argument("--list", action="store_true", help="list the workloads and exit")
     ap.add_argument("--check", action="store_true",
                     help="exit 1 if any run fails (speed is never asserted)")
     args = ap.parse_args()
 
+    if args.list:
+        for w in workloads(args.build):
+            print("%-10s %s" % (w.name, w.note))
+        return
     allocs = {}
     for a in args.allocators.split(","):
         lib = os.path.join(args.build, "lib", "libhotpath.so") if a == "hotpath" else ANCHORS.get(a, "?")
@@ -240,7 +245,7 @@ def table(ws, allocs, times, rsss, args):
     anchors = [a for a in names if a != "hotpath"]
     lines = ["| workload | " + " | ".join(names) + " | best anchor | time ratio | RSS hotpath | RSS ratio |",
              "|---" * (len(names) + 5) + "|"]
-    ratios, rss_notes, per = [], [], {}
+    ratios, per = [], {}
     for w in ws:
         t = {a: med(times[(w.name, a)]) for a in names}
         r = {a: med(rsss[(w.name, a)]) for a in names}
