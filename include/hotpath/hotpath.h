@@ -9,5 +9,6 @@
 
 #include "hotpath/alloc.h"
 #include "hotpath/memstats.h"
+#include "hotpath/prof.h"
 
 #endif /* HOTPATH_HOTPATH_H */

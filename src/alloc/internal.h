@@ -249,6 +249,12 @@ typedef struct hpi_options {
     int64_t scavenge_delay_ms; /* idle time before free pages go back to the OS */
     int64_t background_thread; /* 1: a scavenger thread; 0: scavenge inline */
     int64_t verbose;           /* 1: report allocator events on stderr */
+    /* Profiling (src/prof/). */
+    int64_t memprofile_rate;   /* mean bytes between heap samples; 0 off */
+    int64_t cpuprofile_hz;     /* CPU samples per CPU-second */
+    int64_t unwind;            /* enum hpi_unwind_mode (prof/stack.h) */
+    const char *cpuprofile;    /* path: CPU profile of the whole run, or NULL */
+    const char *memprofile;    /* path: heap profile written at exit, or NULL */
 } hpi_options_t;
 extern HPI_INTERNAL hpi_options_t hpi_options;
 HPI_INTERNAL void hpi_options_init(void);

@@ -15,23 +15,61 @@ hpi_options_t hpi_options = {
     .scavenge_delay_ms = 5000,
     .background_thread = 1,
     .verbose = 0,
+    .memprofile_rate = 512 * 1024,
+    .cpuprofile_hz = 100,
+    .unwind = 0,
 };
 
+enum option_kind { OPT_INT, OPT_BOOL, OPT_CHOICE, OPT_PATH };
+
 typedef struct option {
-    const char *name; /* after HOTPATH_ */
-    int64_t *value;
-    int64_t min, max;
-    int is_bool;
+    const char *name;           /* after HOTPATH_ */
+    int64_t *value;             /* OPT_INT, OPT_BOOL, OPT_CHOICE (index into choices) */
+    int64_t min, max;           /* OPT_INT */
+    int kind;                   /* enum option_kind */
+    const char *const *choices; /* OPT_CHOICE: names, NULL-terminated */
+    const char **path;          /* OPT_PATH: the variable's value, kept as is */
 } option_t;
+
+static const char *const unwind_choices[] = {"fp", "libunwind", NULL};
 
 static const option_t table[] = {
     /* Idle time, in milliseconds, before free pages are returned to the OS. */
-    {"SCAVENGE_DELAY_MS", &hpi_options.scavenge_delay_ms, 0, 86400000, 0},
+    {"SCAVENGE_DELAY_MS", .value = &hpi_options.scavenge_delay_ms, .kind = OPT_INT, .min = 0,
+     .max = 86400000},
     /* 1: return memory from a background thread; 0: inline, in free(). */
-    {"BACKGROUND_THREAD", &hpi_options.background_thread, 0, 1, 1},
+    {"BACKGROUND_THREAD", .value = &hpi_options.background_thread, .kind = OPT_BOOL},
     /* 1: report odd events (frees of foreign pointers) on stderr. */
-    {"VERBOSE", &hpi_options.verbose, 0, 1, 1},
+    {"VERBOSE", .value = &hpi_options.verbose, .kind = OPT_BOOL},
+    /* Mean bytes between sampled allocations (1: all, 0: off). */
+    {"MEMPROFILERATE", .value = &hpi_options.memprofile_rate, .kind = OPT_INT, .min = 0,
+     .max = INT64_C(1) << 40},
+    /* CPU profile sampling rate, per CPU-second. */
+    {"CPUPROFILE_HZ", .value = &hpi_options.cpuprofile_hz, .kind = OPT_INT, .min = 1, .max = 10000},
+    /* Stack walker: frame pointers or libunwind. */
+    {"UNWIND", .value = &hpi_options.unwind, .kind = OPT_CHOICE, .choices = unwind_choices},
+    /* Profiles of the whole run, written at exit. */
+    {"CPUPROFILE", .kind = OPT_PATH, .path = &hpi_options.cpuprofile},
+    {"MEMPROFILE", .kind = OPT_PATH, .path = &hpi_options.memprofile},
 };
+
+static int parse_choice(const char *s, const char *const *choices, int64_t *out)
+{
+    for (int64_t i = 0; choices[i] != NULL; i++)
+        if (strcmp(s, choices[i]) == 0) return *out = i, 0;
+    return EINVAL;
+}
+
+static void warn_choice(const char *name, const char *s, const option_t *o)
+{
+    char list[128] = "";
+    for (size_t i = 0; o->choices[i] != NULL; i++) {
+        if (i > 0) strncat(list, ", ", sizeof list - strlen(list) - 1);
+        strncat(list, o->choices[i], sizeof list - strlen(list) - 1);
+    }
+    hpi_printf_err("ignoring %s=\"%.64s\": want one of %s; keeping %s", name, s, list,
+                   o->choices[*o->value]);
+}
 
 static _Atomic int options_read;
 
@@ -63,20 +101,28 @@ static void read_option(const option_t *o)
     strncat(name, o->name, sizeof name - strlen(name) - 1);
     const char *s = getenv(name);
     if (s == NULL || *s == '\0') return; /* empty: as if unset */
+    if (o->kind == OPT_PATH) {
+        *o->path = s;
+        return;
+    }
     int64_t v;
     int saved = errno;
-    int err = o->is_bool ? parse_bool(s, &v) : parse_int(s, &v);
+    int err = o->kind == OPT_BOOL     ? parse_bool(s, &v)
+              : o->kind == OPT_CHOICE ? parse_choice(s, o->choices, &v)
+                                      : parse_int(s, &v);
     errno = saved;
-    if (err == 0 && v >= o->min && v <= o->max) {
+    if (err == 0 && (o->kind != OPT_INT || (v >= o->min && v <= o->max))) {
         *o->value = v;
         return;
     }
-    if (o->is_bool)
+    if (o->kind == OPT_CHOICE)
+        warn_choice(name, s, o);
+    else if (o->kind == OPT_BOOL)
         hpi_printf_err("ignoring %s=\"%.64s\": want 0 or 1; keeping %lld", name, s,
                        (long long)*o->value);
     else
-        hpi_printf_err("ignoring %s=\"%.64s\": want an integer in [%lld, %lld]; keeping %lld",
-                       name, s, (long long)o->min, (long long)o->max, (long long)*o->value);
+        hpi_printf_err("ignoring %s=\"%.64s\": want an integer in [%lld, %lld]; keeping %lld", name,
+                       s, (long long)o->min, (long long)o->max, (long long)*o->value);
 }
 
 /* Read the options once.  Before libc has set up the environment (an
@@ -88,5 +134,6 @@ void hpi_options_init(void)
     if (environ == NULL) return;
     int zero = 0;
     if (!atomic_compare_exchange_strong(&options_read, &zero, 1)) return;
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) read_option(&table[i]);
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        read_option(&table[i]);
 }
