@@ -60,6 +60,12 @@ HPI_INTERNAL void hpi_pprof_set_drop_frames(hpi_pprof_t *p, const char *regexp);
 HPI_INTERNAL int hpi_pprof_add(hpi_pprof_t *p, const uintptr_t *pcs, int npcs, bool exact_leaf,
                                const int64_t *values, const hpi_pprof_label_t *labels, int nlabels);
 
+/* Add a sample whose one frame is a named pseudo-function with no address
+ * (like Go's runtime/pprof.lostProfileEvent, or a thread whose stack could
+ * not be read).  Returns 0 or ENOMEM. */
+HPI_INTERNAL int hpi_pprof_add_synthetic(hpi_pprof_t *p, const char *func, const int64_t *values,
+                                         const hpi_pprof_label_t *labels, int nlabels);
+
 /* Symbolize, encode, gzip and write the whole profile to fd.  Returns 0 or
  * an errno value (the fd may then hold part of a profile). */
 HPI_INTERNAL int hpi_pprof_write(hpi_pprof_t *p, int fd);
