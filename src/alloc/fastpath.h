@@ -18,6 +18,8 @@
 #include "alloc/internal.h"
 
 HPI_INTERNAL void *hpi_malloc_large(size_t size, size_t align, bool zero);
+/* A large object straight from the page heap, never sampled. */
+HPI_INTERNAL void *hpi_heap_object(size_t size, size_t align, bool zero);
 /* free() off the fast path; s is hpi_span_of(p), not yet checked. */
 HPI_INTERNAL void hpi_free_slow(void *p, hpi_span_t *s);
 
@@ -35,6 +37,10 @@ static inline void hpi_owned_push(hpi_mcache_t *mc, hpi_span_t *s, hpi_block_t *
 static inline void *hpi_malloc_small(size_t size)
 {
     hpi_mcache_t *mc = hpi_tls_mcache;
+    /* The one profiling branch: count down to the next heap sample (a
+     * thread without a cache has sample_left < 0 and gets one there). */
+    if (HPI_UNLIKELY((mc->sample_left -= (int64_t)size) < 0))
+        return hpi_malloc_sampled(size, 0, false);
     unsigned c = hpi_size_class(size);
     hpi_block_t *b = mc->hot[c];
     if (b != NULL) { /* most recently freed first: still in cache */

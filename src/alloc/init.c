@@ -8,6 +8,7 @@
 #include <sched.h>
 
 #include "alloc/internal.h"
+#include "prof/memprof.h"
 
 _Atomic int hpi_threads_ok;
 
@@ -23,6 +24,8 @@ static void thread_exit(void *arg)
 static void fork_prepare(void)
 {
     hpi_mcache_fork_prepare();
+    hpi_memprof_fork_prepare();
+    hpi_sample_fork_prepare();
     hpi_central_fork_prepare();
     hpi_heap_fork_prepare();
     hpi_meta_fork_prepare();
@@ -33,6 +36,8 @@ static void fork_parent(void)
     hpi_meta_fork_parent();
     hpi_heap_fork_parent();
     hpi_central_fork_parent();
+    hpi_sample_fork_parent();
+    hpi_memprof_fork_parent();
     hpi_mcache_fork_parent();
 }
 
@@ -41,6 +46,8 @@ static void fork_child(void)
     hpi_meta_fork_child();
     hpi_heap_fork_child();
     hpi_central_fork_child();
+    hpi_sample_fork_child();
+    hpi_memprof_fork_child();
     hpi_mcache_fork_child();
     hpi_scavenger_fork_child();
 }

@@ -48,6 +48,9 @@ enum hpi_span_queue { HPI_Q_NONE, HPI_Q_PARTIAL, HPI_Q_EMPTY, HPI_Q_CENTRAL };
 
 /* Bits in a span's xowner word and remote word. */
 #define HPI_OWNER_FULL ((uintptr_t)1) /* owner detached the span: no free objects */
+/* xowner of a span that holds sampled objects (sample.c): no thread owns it,
+ * so every free of its objects leaves the fast path. */
+#define HPI_OWNER_SAMPLED ((uintptr_t)2)
 #define HPI_REMOTE_NOTIFY ((uintptr_t)1) /* next remote free moves span to mcentral */
 
 /* A span.  128 bytes, two cache lines.  The first holds everything free()
@@ -119,6 +122,8 @@ typedef struct hpi_thread_stats {
 /* A thread's cache.  Every field but the registry links belongs to the
  * owning thread alone. */
 typedef struct hpi_mcache {
+    int64_t sample_left; /* bytes to allocate before the next heap sample */
+    uint64_t sample_seed; /* random state for the sampling distances */
     hpi_span_t *alloc[HPI_NUM_CLASSES];   /* span to allocate from; never NULL */
     hpi_block_t *hot[HPI_NUM_CLASSES];    /* objects just freed into owned spans */
     uint8_t hot_room[HPI_NUM_CLASSES];    /* how many more `hot` may take */
@@ -205,6 +210,19 @@ HPI_INTERNAL void hpi_mcache_fork_child(void);
 typedef void (*hpi_mcache_visit_fn)(hpi_mcache_t *mc, void *arg);
 HPI_INTERNAL void hpi_mcache_foreach(hpi_mcache_visit_fn fn, void *arg);
 HPI_INTERNAL hpi_thread_stats_t *hpi_mcache_orphan_stats(void);
+
+HPI_INTERNAL void hpi_mcache_count_small(unsigned c, int is_free);
+
+/* ---- sample.c: sampled allocations for the heap profile ---- */
+/* Allocate size bytes (class c, or 0 for a large object) as a sampled
+ * object, once the thread's countdown has run out. */
+HPI_INTERNAL void *hpi_malloc_sampled(size_t size, size_t align, bool zero);
+/* Free p in s, a span with xowner == HPI_OWNER_SAMPLED. */
+HPI_INTERNAL void hpi_free_sampled(hpi_span_t *s, void *p);
+HPI_INTERNAL void hpi_sample_reset(hpi_mcache_t *mc);
+HPI_INTERNAL void hpi_sample_fork_prepare(void);
+HPI_INTERNAL void hpi_sample_fork_parent(void);
+HPI_INTERNAL void hpi_sample_fork_child(void);
 
 /* ---- mcentral.c ---- */
 HPI_INTERNAL hpi_span_t *hpi_central_take(unsigned c, hpi_mcache_t *mc);

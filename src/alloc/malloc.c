@@ -62,6 +62,14 @@
 
 void *hpi_malloc_large(size_t size, size_t align, bool zero)
 {
+    hpi_mcache_t *mc = hpi_tls_mcache;
+    if (HPI_UNLIKELY((mc->sample_left -= (int64_t)size) < 0))
+        return hpi_malloc_sampled(size, align, zero);
+    return hpi_heap_object(size, align, zero);
+}
+
+void *hpi_heap_object(size_t size, size_t align, bool zero)
+{
     if (size > HPI_MAX_ALLOC) {
         errno = ENOMEM;
         return NULL;
@@ -85,6 +93,10 @@ void hpi_free_slow(void *p, hpi_span_t *s)
         if (hpi_options.verbose) hpi_printf_err("free(%p): not a hotpath pointer; ignored", p);
         return;
     }
+    if (atomic_load_explicit(&s->xowner, memory_order_acquire) == HPI_OWNER_SAMPLED) {
+        hpi_free_sampled(s, p);
+        return;
+    }
     if (s->sizeclass == 0) {
         hpi_mcache_count_large(s->npages << HPI_PAGE_SHIFT, 1, 1);
         hpi_heap_free(s);
@@ -97,7 +109,8 @@ void hpi_free_slow(void *p, hpi_span_t *s)
 static unsigned aligned_class(size_t size, size_t align)
 {
     unsigned c = hpi_size_class(size < align ? align : size);
-    while (c != 0 && c < HPI_NUM_CLASSES && hpi_class_size[c] % align != 0) c++;
+    while (c != 0 && c < HPI_NUM_CLASSES && hpi_class_size[c] % align != 0)
+        c++;
     return c < HPI_NUM_CLASSES ? c : 0;
 }
 
@@ -150,6 +163,8 @@ static void *realloc_large_in_place(hpi_span_t *s, void *p, size_t size)
 {
     size_t old = s->npages << HPI_PAGE_SHIFT;
     if ((uintptr_t)p != s->base || size <= HPI_MAX_SMALL) return NULL;
+    if (atomic_load_explicit(&s->xowner, memory_order_relaxed) == HPI_OWNER_SAMPLED)
+        return NULL; /* its size is in the heap profile: move it */
     size_t npages = hpi_pages_for(size);
     if (npages == s->npages) return p;
     if (!hpi_heap_resize_large(s, npages)) return NULL;

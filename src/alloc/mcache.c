@@ -21,9 +21,11 @@
 #define EMPTY_BYTES_MAX ((size_t)1 << 20)
 
 hpi_span_t hpi_span_none;
-hpi_mcache_t hpi_mcache_none = {.alloc = {[0 ... HPI_NUM_CLASSES - 1] = &hpi_span_none}};
-__thread hpi_mcache_t *hpi_tls_mcache __attribute__((tls_model("initial-exec"))) =
-    &hpi_mcache_none;
+/* sample_left < 0: a thread's first malloc goes to hpi_malloc_sampled,
+ * which gives it a cache. */
+hpi_mcache_t hpi_mcache_none = {.sample_left = -1,
+                                .alloc = {[0 ... HPI_NUM_CLASSES - 1] = &hpi_span_none}};
+__thread hpi_mcache_t *hpi_tls_mcache __attribute__((tls_model("initial-exec"))) = &hpi_mcache_none;
 
 /* Every mcache ever made, and the released ones waiting for a new thread. */
 static struct {
@@ -53,8 +55,17 @@ static void stat_add(hpi_mcache_t *mc, hpi_counter_t *own, size_t offset, uint64
     atomic_fetch_add_explicit((hpi_counter_t *)((char *)st + offset), v, memory_order_relaxed);
 }
 
-#define STAT_ADD(mc, field, v)                                                                    \
+#define STAT_ADD(mc, field, v)                                                                     \
     stat_add((mc), &(mc)->stats.field, offsetof(hpi_thread_stats_t, field), (v))
+
+void hpi_mcache_count_small(unsigned c, int is_free)
+{
+    hpi_mcache_t *mc = hpi_tls_mcache;
+    if (is_free)
+        STAT_ADD(mc, nfree[c], 1);
+    else
+        STAT_ADD(mc, nmalloc[c], 1);
+}
 
 void hpi_mcache_count_large(size_t bytes, int is_free, unsigned nobj)
 {
@@ -85,8 +96,10 @@ static hpi_mcache_t *mcache_new_locked(void)
     }
     mc = hpi_meta_alloc(sizeof *mc);
     if (mc == NULL) return NULL;
-    for (unsigned c = 0; c < HPI_NUM_CLASSES; c++) mc->alloc[c] = &hpi_span_none;
-    for (unsigned c = 1; c < HPI_NUM_CLASSES; c++) mc->hot_room[c] = hot_limit(c);
+    for (unsigned c = 0; c < HPI_NUM_CLASSES; c++)
+        mc->alloc[c] = &hpi_span_none;
+    for (unsigned c = 1; c < HPI_NUM_CLASSES; c++)
+        mc->hot_room[c] = hot_limit(c);
     mc->all_next = registry.all;
     registry.all = mc;
     return mc;
@@ -105,6 +118,7 @@ hpi_mcache_t *hpi_mcache_get(void)
     }
     hpi_unlock(&registry.lock);
     if (mc == NULL) return &hpi_mcache_none;
+    hpi_sample_reset(mc);
     hpi_tls_mcache = mc;
     hpi_init_thread_hooks(); /* may allocate: the cache is in place */
     return mc;
@@ -233,11 +247,15 @@ static hpi_span_t *take_empty(hpi_mcache_t *mc, unsigned c)
  * free of its objects leave used alone (fastpath.h).  Its free list is empty
  * when it stops being the alloc span, so used is exact again, except at
  * thread exit, where unreserve() recounts. */
-static void reserve(hpi_span_t *s) { s->used = s->nelems; }
+static void reserve(hpi_span_t *s)
+{
+    s->used = s->nelems;
+}
 
 static void unreserve(hpi_span_t *s)
 {
-    for (hpi_block_t *b = s->free; b != NULL; b = b->next) s->used--;
+    for (hpi_block_t *b = s->free; b != NULL; b = b->next)
+        s->used--;
 }
 
 static hpi_span_t *refill_span(hpi_mcache_t *mc, unsigned c)
@@ -409,7 +427,8 @@ void hpi_mcache_release(hpi_mcache_t *mc)
             partial_unlink(mc, s);
             release_owned(s);
         }
-        while ((s = take_empty(mc, c)) != NULL) span_to_heap(s);
+        while ((s = take_empty(mc, c)) != NULL)
+            span_to_heap(s);
     }
     if (hpi_tls_mcache == mc) hpi_tls_mcache = &hpi_mcache_none;
     hpi_lock(&registry.lock);
@@ -424,14 +443,24 @@ void hpi_mcache_release(hpi_mcache_t *mc)
 void hpi_mcache_foreach(hpi_mcache_visit_fn fn, void *arg)
 {
     hpi_lock(&registry.lock);
-    for (hpi_mcache_t *mc = registry.all; mc != NULL; mc = mc->all_next) fn(mc, arg);
+    for (hpi_mcache_t *mc = registry.all; mc != NULL; mc = mc->all_next)
+        fn(mc, arg);
     hpi_unlock(&registry.lock);
 }
 
-hpi_thread_stats_t *hpi_mcache_orphan_stats(void) { return &orphan_stats; }
+hpi_thread_stats_t *hpi_mcache_orphan_stats(void)
+{
+    return &orphan_stats;
+}
 
-void hpi_mcache_fork_prepare(void) { hpi_lock(&registry.lock); }
-void hpi_mcache_fork_parent(void) { hpi_unlock(&registry.lock); }
+void hpi_mcache_fork_prepare(void)
+{
+    hpi_lock(&registry.lock);
+}
+void hpi_mcache_fork_parent(void)
+{
+    hpi_unlock(&registry.lock);
+}
 
 /* In the child only this thread exists.  The other threads' caches may have
  * been mid-update when fork() copied them, so their spans are not trusted:

@@ -40,6 +40,13 @@ uint64_t hpi_nanotime(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+int64_t hpi_unix_nanos(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 int hpi_gettid(void) { return (int)syscall(SYS_gettid); }
 
 static void vprint_err(const char *prefix, const char *fmt, va_list ap)

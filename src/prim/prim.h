@@ -41,6 +41,9 @@ HPI_INTERNAL int hpi_os_unmap(void *p, size_t size);
 /* Monotonic time in nanoseconds.  Signal-safe. */
 HPI_INTERNAL uint64_t hpi_nanotime(void);
 
+/* Wall-clock time in nanoseconds since the Unix epoch.  Signal-safe. */
+HPI_INTERNAL int64_t hpi_unix_nanos(void);
+
 /* The calling thread's kernel id.  Signal-safe. */
 HPI_INTERNAL int hpi_gettid(void);
 

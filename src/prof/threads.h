@@ -17,15 +17,15 @@
 
 typedef struct hpi_thread {
     /* Fixed once registered. */
-    int tid;                       /* kernel thread id */
+    int tid; /* kernel thread id */
     pthread_t self;
-    uintptr_t stack_lo, stack_hi;  /* the thread's stack, for the fp walker */
+    uintptr_t stack_lo, stack_hi;        /* the thread's stack, for the fp walker */
     uintptr_t create_pcs[HPI_STACK_MAX]; /* where pthread_create was called */
     int create_npcs;
     /* Written by the thread itself, read by its signal handlers (atomic). */
     _Atomic(const hp_labels_t *) labels;
     /* Owned by cpuprof.c, under the registry lock. */
-    void *cpu_timer;               /* timer_t, when has_cpu_timer */
+    void *cpu_timer; /* timer_t, when has_cpu_timer */
     int has_cpu_timer;
     /* Registry lock. */
     struct hpi_thread *next, *prev;

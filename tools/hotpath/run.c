@@ -26,6 +26,38 @@ typedef struct run_flags {
     int verbose; /* -v: say what is preloaded */
 } run_flags_t;
 
+/* Flags that become environment variables for the library in the program. */
+typedef struct env_flag {
+    const char *flag, *var;
+} env_flag_t;
+
+static const env_flag_t env_flags[] = {
+    {"-cpuprofile", "HOTPATH_CPUPROFILE"},
+    {"-memprofile", "HOTPATH_MEMPROFILE"},
+    {"-memprofilerate", "HOTPATH_MEMPROFILERATE"},
+};
+
+/* If a is one of env_flags ("-flag value", "-flag=value", or with "--"),
+ * set its variable and return how many arguments it took (1 or 2); 0 if a
+ * is not one; -1 on a usage error. */
+static int run_env_flag(int argc, char **argv, int i)
+{
+    const char *a = argv[i];
+    if (a[1] == '-') a++; /* --flag as -flag */
+    for (size_t k = 0; k < sizeof env_flags / sizeof env_flags[0]; k++) {
+        size_t n = strlen(env_flags[k].flag);
+        if (strncmp(a, env_flags[k].flag, n) != 0 || (a[n] != '\0' && a[n] != '=')) continue;
+        const char *val = a[n] == '=' ? a + n + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
+        if (val == NULL || *val == '\0') {
+            hpcli_usage_error("run: %s needs a value", env_flags[k].flag);
+            return -1;
+        }
+        setenv(env_flags[k].var, val, 1);
+        return a[n] == '=' ? 1 : 2;
+    }
+    return 0;
+}
+
 void hpcli_run_help(void)
 {
     printf("usage: hotpath run [flags] [--] prog [args...]\n"
@@ -38,8 +70,17 @@ void hpcli_run_help(void)
            "The '--' may be left out when prog does not start with '-'.\n"
            "\n"
            "Flags:\n"
-           "  -v, --verbose   print the library preloaded and the program run\n"
-           "  -h, --help      print this help\n"
+           "  -cpuprofile f       write a CPU profile of the whole run to f\n"
+           "                      (HOTPATH_CPUPROFILE)\n"
+           "  -memprofile f       write the heap profile to f at exit\n"
+           "                      (HOTPATH_MEMPROFILE)\n"
+           "  -memprofilerate n   mean bytes between heap samples (default 524288;\n"
+           "                      1: every allocation; HOTPATH_MEMPROFILERATE)\n"
+           "  -v, --verbose       print the library preloaded and the program run\n"
+           "  -h, --help          print this help\n"
+           "\n"
+           "Profiles are pprof files: read them with `go tool pprof f`.  A forked\n"
+           "child writes its own, with its pid appended to the name.\n"
            "\n"
            "Environment:\n"
            "  HOTPATH_LIB     the libhotpath.so to preload (default: ../lib/libhotpath.so\n"
@@ -67,6 +108,15 @@ static int run_parse(int argc, char **argv, run_flags_t *fl, int *rc)
         }
         if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
             fl->verbose = 1;
+            continue;
+        }
+        int took = run_env_flag(argc, argv, i);
+        if (took < 0) {
+            *rc = HPCLI_EXIT_USAGE;
+            return -1;
+        }
+        if (took > 0) {
+            i += took - 1;
             continue;
         }
         hpcli_usage_error("run: unknown flag %s", a);

@@ -1,0 +1,35 @@
+/* memprof.h: the heap profiler's store (memprof.c).  See prof.h.
+ *
+ * The allocator (src/alloc/sample.c) decides which allocations are sampled
+ * and calls in here with the object; memprof.c captures the stack, counts the
+ * object in the bucket of its (stack, size), and remembers the object so
+ * that its free is counted too.  Not for signal handlers: takes a lock. */
+#ifndef HPI_PROF_MEMPROF_H
+#define HPI_PROF_MEMPROF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "prim/prim.h"
+
+/* A sampled object p of `size` requested bytes was allocated. */
+HPI_INTERNAL void hpi_memprof_alloc(void *p, size_t size);
+/* A sampled object was freed (p is its start). */
+HPI_INTERNAL void hpi_memprof_free(void *p);
+
+/* Bytes to the next sampled allocation: exponential with mean `rate`
+ * (Go's MemProfileRate); 0 for rate 1, INT64_MAX for rate 0.  `seed` is the
+ * caller's per-thread random state. */
+HPI_INTERNAL int64_t hpi_memprof_next_sample(int64_t rate, uint64_t *seed);
+
+/* The heap and allocs profiles (same data; allocs shows alloc_space by
+ * default).  debug 0: pprof; debug 1: Go's legacy text.  0 or errno. */
+HPI_INTERNAL int hpi_memprof_write(int fd, int debug, int allocs);
+HPI_INTERNAL int64_t hpi_memprof_count(void);
+
+/* Held across fork() (init.c), like the allocator's locks. */
+HPI_INTERNAL void hpi_memprof_fork_prepare(void);
+HPI_INTERNAL void hpi_memprof_fork_parent(void);
+HPI_INTERNAL void hpi_memprof_fork_child(void);
+
+#endif /* HPI_PROF_MEMPROF_H */

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# memprof_test: the heap profile of known allocations, read by the real
+# `go tool pprof` (through pprof_values.py).
+#   rate 1: every allocation recorded, figures exact, allocating functions
+#           are the leaves (the allocator's frames are dropped);
+#   rate 4096: sampled, unsampled figures within 10% of the truth;
+#   debug=1 text form; HOTPATH_MEMPROFILE written at exit.
+# Usage: memprof_test.sh path/to/memprof_prog
+set -uo pipefail
+prog=$1
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0 passes=0
+ok() { passes=$((passes + 1)); }
+bad() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+
+# within WANT GOT PCT: |GOT - WANT| <= PCT% of WANT
+within() { awk -v w="$1" -v g="$2" -v p="$3" 'BEGIN { d = g - w; if (d < 0) d = -d; exit !(d <= w * p / 100) }'; }
+
+# check RATE PCT: run the program at RATE, compare flat values with the truth.
+check() {
+  local rate=$1 pct=$2
+  "$prog" "$rate" "$tmp/heap.pb" "$tmp/heap.txt" >"$tmp/truth" || { bad "memprof_prog $rate failed"; return; }
+  python3 "$here/pprof_values.py" "$tmp/heap.pb" >"$tmp/values" || { bad "pprof could not read the rate $rate profile"; return; }
+  grep -q "^types alloc_objects/count alloc_space/bytes inuse_objects/count inuse_space/bytes$" "$tmp/values" \
+    && ok || bad "sample types: $(head -1 "$tmp/values")"
+  while read -r _ site a_obj a_sp i_obj i_sp; do
+    got=$(grep "^flat $site " "$tmp/values")
+    [[ -n $got ]] || { bad "rate $rate: $site is not a leaf in the profile: $(grep -E '^flat' "$tmp/values" | head -5)"; continue; }
+    read -r _ _ g_ao g_as g_io g_is <<<"$got"
+    local i=0
+    for pair in "$a_obj $g_ao alloc_objects" "$a_sp $g_as alloc_space" "$i_obj $g_io inuse_objects" "$i_sp $g_is inuse_space"; do
+      read -r want gotv what <<<"$pair"
+      if [[ $pct == 0 ]]; then
+        [[ $want == "$gotv" ]] && ok || bad "rate $rate $site $what: want exactly $want, got $gotv"
+      else
+        within "$want" "$gotv" "$pct" && ok || bad "rate $rate $site $what: want $want within $pct%, got $gotv"
+      fi
+      i=$((i + 1))
+    done
+  done < <(grep '^truth' "$tmp/truth")
+}
+
+check 1 0
+check 4096 10
+
+# debug=1: Go's legacy text, symbolized.
+grep -q "^heap profile: [0-9]*: [0-9]* \[[0-9]*: [0-9]*\] @ heap/8192$" "$tmp/heap.txt" && ok || bad "text header: $(head -1 "$tmp/heap.txt")"
+grep -q "site_mid" "$tmp/heap.txt" && ok || bad "text form does not name site_mid"
+grep -q "# HeapAlloc = " "$tmp/heap.txt" && ok || bad "text form lacks MemStats"
+
+# HOTPATH_MEMPROFILE: written at exit, readable.
+HOTPATH_MEMPROFILE="$tmp/exit.pb" "$prog" 1 "$tmp/x.pb" >/dev/null || bad "run with HOTPATH_MEMPROFILE failed"
+python3 "$here/pprof_values.py" "$tmp/exit.pb" >"$tmp/exit.values" && grep -q "^flat site_small 200000 " "$tmp/exit.values" \
+  && ok || bad "HOTPATH_MEMPROFILE profile: $(head -3 "$tmp/exit.values" 2>/dev/null)"
+
+echo "$passes passed, $fails failed"
+[[ $fails -eq 0 && $passes -gt 0 ]]
