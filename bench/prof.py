@@ -1,0 +1,132 @@
+#!/usr/bin/python3
+"""bench/prof.py: what hotpath's profiling costs, beside gperftools and heaptrack.
+
+Three tables, each from interleaved repetitions (medians):
+
+1. CPU profiling at 100 Hz on a CPU-bound workload (bench_cpuburn, 2 threads,
+   frame pointers): no profiler; hotpath (HOTPATH_CPUPROFILE); gperftools'
+   libprofiler (CPUPROFILE, CPUPROFILE_FREQUENCY=100).  Overhead = time with
+   the profiler / time without - 1.  Target (issue 3): hotpath <= 1%.
+2. Heap sampling at the default rate (512 KiB) on the allocator workloads of
+   run.py: hotpath with HOTPATH_MEMPROFILERATE=0 against the default.
+   Target: <= 2%.
+3. Recording every allocation, for the record, on the churn workload:
+   hotpath at rate 1; gperftools' heap profiler (libtcmalloc with
+   HEAPPROFILE); heaptrack; and the plain allocators for scale.
+
+Usage: bench/prof.py [--build DIR] [--reps N] [--quick] [--only cpu,heap,rate1]
+"""
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import run  # noqa: E402  (bench/run.py: workloads and the process runner)
+
+LIBDIR = run.LIBDIR
+PROFILER = LIBDIR + "/libprofiler.so.0"
+TCMALLOC_FULL = LIBDIR + "/libtcmalloc.so.4"
+HEAPTRACK = "/usr/bin/heaptrack"
+
+
+def measure(argv, env):
+    out, err, wall, rss, rc = run.wait4_run(argv, env)
+    m = run.RESULT.search(out)
+    if rc != 0 or not m:
+        raise RuntimeError("%s exited %d: %s" % (" ".join(argv), rc, (out + err)[-400:]))
+    return float(m.group(2))
+
+
+def environ(preload=None, **extra):
+    env = run.env_for(preload)
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def interleave(configs, reps):
+    """configs: name -> (argv, env).  Returns name -> median value."""
+    vals = {name: [] for name in configs}
+    for _ in range(reps):
+        for name, (argv, env) in configs.items():
+            vals[name].append(measure(argv, env))
+    return {name: statistics.median(v) for name, v in vals.items()}
+
+
+def cpu_table(args, hp, tmp):
+    burn = [os.path.join(args.build, "bin", "bench_cpuburn")] + (["--ops=200k"] if args.quick else [])
+    configs = {
+        "off": (burn, environ()),
+        "hotpath": (burn, environ(hp, HOTPATH_CPUPROFILE=tmp + "/hp.cpu.pb")),
+        "gperftools": (burn, environ(PROFILER, CPUPROFILE=tmp + "/gp.cpu",
+                                     CPUPROFILE_FREQUENCY=100)),
+    }
+    med = interleave(configs, args.reps)
+    print("\n## CPU profiling at 100 Hz (bench_cpuburn, 2 threads; ns per round)\n")
+    print("| profiler | time | overhead |\n|---|---|---|")
+    for name in configs:
+        print("| %s | %.1f ns | %+.2f%% |" % (name, med[name], 100 * (med[name] / med["off"] - 1)))
+    return 100 * (med["hotpath"] / med["off"] - 1)
+
+
+def heap_table(args, hp):
+    print("\n## Heap sampling at the default rate (hotpath; ns per op)\n")
+    print("| workload | rate 0 (off) | rate 524288 | overhead |\n|---|---|---|---|")
+    worst = 0.0
+    for w in run.workloads(args.build):
+        if w.kind != "c" or w.name == "cpuburn":
+            continue
+        argv = w.argv + (w.quick if args.quick else [])
+        med = interleave({"off": (argv, environ(hp, HOTPATH_MEMPROFILERATE=0)),
+                          "on": (argv, environ(hp, HOTPATH_MEMPROFILERATE=524288))}, args.reps)
+        over = 100 * (med["on"] / med["off"] - 1)
+        worst = max(worst, over)
+        print("| %s | %s | %s | %+.2f%% |" % (w.name, run.fmt_time(med["off"], "c"),
+                                             run.fmt_time(med["on"], "c"), over))
+    return worst
+
+
+def rate1_table(args, hp, tmp):
+    churn = [os.path.join(args.build, "bin", "bench_churn"),
+             "--ops=100k" if args.quick else "--ops=1m"]
+    configs = {
+        "glibc": (churn, environ()),
+        "tcmalloc": (churn, environ(run.ANCHORS["tcmalloc"])),
+        "hotpath, no profile": (churn, environ(hp, HOTPATH_MEMPROFILERATE=0)),
+        "hotpath, rate 1": (churn, environ(hp, HOTPATH_MEMPROFILERATE=1,
+                                           HOTPATH_MEMPROFILE=tmp + "/hp.heap.pb")),
+        "gperftools HEAPPROFILE": (churn, environ(TCMALLOC_FULL, HEAPPROFILE=tmp + "/gp.heap")),
+        "heaptrack": ([HEAPTRACK, "-o", tmp + "/ht"] + churn, environ()),
+    }
+    med = interleave(configs, max(1, args.reps // 2))
+    print("\n## Every allocation recorded (bench_churn; ns per malloc+free)\n")
+    print("| setup | time | vs tcmalloc |\n|---|---|---|")
+    for name in configs:
+        print("| %s | %s | %.1fx |" % (name, run.fmt_time(med[name], "c"),
+                                       med[name] / med["tcmalloc"]))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--build", default=os.path.join(run.ROOT, "build"))
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", default="cpu,heap,rate1")
+    args = ap.parse_args()
+    hp = os.path.join(args.build, "lib", "libhotpath.so")
+    parts = args.only.split(",")
+    with tempfile.TemporaryDirectory() as tmp:
+        if "cpu" in parts:
+            over = cpu_table(args, hp, tmp)
+            print("\n- [%s] CPU profiling overhead <= 1%%: %+.2f%%" % ("x" if over <= 1 else " ", over))
+        if "heap" in parts:
+            worst = heap_table(args, hp)
+            print("\n- [%s] heap sampling overhead <= 2%%: worst %+.2f%%" %
+                  ("x" if worst <= 2 else " ", worst))
+        if "rate1" in parts:
+            rate1_table(args, hp, tmp)
+
+
+if __name__ == "__main__":
+    main()
