@@ -74,8 +74,11 @@ separate_arguments(static_libs UNIX_COMMAND "${OUT}")
 set(src ${CONSUMER_DIR}/consumer.c)
 hp_run(${C_COMPILER} -o ${WORK_DIR}/consumer_pc ${cflags} ${src} ${libs})
 hp_run(${CMAKE_COMMAND} -E env LD_LIBRARY_PATH=${libdir} ${WORK_DIR}/consumer_pc)
+# libhotpath.a itself, statically; the libraries it needs (libdw, zlib...)
+# as the system has them.
+list(TRANSFORM static_libs REPLACE "^-lhotpath$" "-Wl,-Bstatic;-lhotpath;-Wl,-Bdynamic")
 hp_run(${C_COMPILER} -static-libgcc -o ${WORK_DIR}/consumer_pc_static ${cflags} ${src}
-       -Wl,-Bstatic ${static_libs} -Wl,-Bdynamic)
+       ${static_libs})
 hp_run(${WORK_DIR}/consumer_pc_static)
 
 # 3. find_package(hotpath).

@@ -34,13 +34,9 @@ static inline void hpi_owned_push(hpi_mcache_t *mc, hpi_span_t *s, hpi_block_t *
     if (!is_alloc && HPI_UNLIKELY(--s->used == 0)) hpi_mcache_span_empty(mc, s);
 }
 
-static inline void *hpi_malloc_small(size_t size)
+/* A small object from this thread's cache, never sampled. */
+static inline void *hpi_malloc_unsampled(hpi_mcache_t *mc, size_t size)
 {
-    hpi_mcache_t *mc = hpi_tls_mcache;
-    /* The one profiling branch: count down to the next heap sample (a
-     * thread without a cache has sample_left < 0 and gets one there). */
-    if (HPI_UNLIKELY((mc->sample_left -= (int64_t)size) < 0))
-        return hpi_malloc_sampled(size, 0, false);
     unsigned c = hpi_size_class(size);
     hpi_block_t *b = mc->hot[c];
     if (b != NULL) { /* most recently freed first: still in cache */
@@ -61,6 +57,16 @@ static inline void *hpi_malloc_small(size_t size)
         return b;
     }
     return hpi_mcache_refill(mc, c);
+}
+
+static inline void *hpi_malloc_small(size_t size)
+{
+    hpi_mcache_t *mc = hpi_tls_mcache;
+    /* The one profiling branch: count down to the next heap sample (a
+     * thread without a cache has sample_left < 0 and gets one there). */
+    if (HPI_UNLIKELY((mc->sample_left -= (int64_t)size) < 0))
+        return hpi_malloc_sampled(size, 0, false, false);
+    return hpi_malloc_unsampled(mc, size);
 }
 
 static inline void *hpi_malloc_inline(size_t size)

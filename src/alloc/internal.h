@@ -214,9 +214,10 @@ HPI_INTERNAL hpi_thread_stats_t *hpi_mcache_orphan_stats(void);
 HPI_INTERNAL void hpi_mcache_count_small(unsigned c, int is_free);
 
 /* ---- sample.c: sampled allocations for the heap profile ---- */
-/* Allocate size bytes (class c, or 0 for a large object) as a sampled
- * object, once the thread's countdown has run out. */
-HPI_INTERNAL void *hpi_malloc_sampled(size_t size, size_t align, bool zero);
+/* Allocate size bytes as a sampled object, once the thread's countdown has
+ * run out: a large object (its own pages, aligned to align if > page size)
+ * or a small one of size's class. */
+HPI_INTERNAL void *hpi_malloc_sampled(size_t size, size_t align, bool zero, bool large);
 /* Free p in s, a span with xowner == HPI_OWNER_SAMPLED. */
 HPI_INTERNAL void hpi_free_sampled(hpi_span_t *s, void *p);
 HPI_INTERNAL void hpi_sample_reset(hpi_mcache_t *mc);

@@ -64,7 +64,7 @@ void *hpi_malloc_large(size_t size, size_t align, bool zero)
 {
     hpi_mcache_t *mc = hpi_tls_mcache;
     if (HPI_UNLIKELY((mc->sample_left -= (int64_t)size) < 0))
-        return hpi_malloc_sampled(size, align, zero);
+        return hpi_malloc_sampled(size, align, zero, true);
     return hpi_heap_object(size, align, zero);
 }
 

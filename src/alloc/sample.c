@@ -94,19 +94,19 @@ static void small_free(hpi_span_t *s, void *p)
     }
 }
 
-void *hpi_malloc_sampled(size_t size, size_t align, bool zero)
+void *hpi_malloc_sampled(size_t size, size_t align, bool zero, bool large)
 {
     bool had_cache = hpi_tls_mcache != &hpi_mcache_none;
     hpi_mcache_t *mc = hpi_mcache_get(); /* a new thread's cache is reset */
     if (had_cache) hpi_sample_reset(mc);
     if (!had_cache || hpi_options.memprofile_rate == 0 || hpi_prof_internal) {
-        if (size > HPI_MAX_SMALL) return hpi_heap_object(size, align, zero);
-        void *p = hpi_malloc_small(size);
+        if (large) return hpi_heap_object(size, align, zero);
+        void *p = hpi_malloc_unsampled(mc, size);
         if (p != NULL && zero) memset(p, 0, size);
         return p;
     }
     void *p;
-    if (size > HPI_MAX_SMALL) {
+    if (large) {
         p = hpi_heap_object(size, align, zero);
         if (p != NULL)
             atomic_store_explicit(&hpi_span_of(p)->xowner, HPI_OWNER_SAMPLED, memory_order_release);

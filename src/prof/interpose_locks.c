@@ -5,8 +5,8 @@
  * With both profiles off (the default), a wrapper is one relaxed load and a
  * branch before the real function.  With one on, a lock first tries
  * without waiting; only a contended lock is timed.  The real functions are
- * glibc's own entry points (__pthread_mutex_lock and friends, exported for
- * this purpose) or, for versioned symbols, found once with dlvsym/dlsym.
+ * found with dlsym(RTLD_NEXT) on first use (dlvsym for the condition
+ * variables, whose default version is not the oldest).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -16,13 +16,6 @@
 #include <stdatomic.h>
 
 #include "prof/lockprof.h"
-
-extern int __pthread_mutex_lock(pthread_mutex_t *m);
-extern int __pthread_mutex_trylock(pthread_mutex_t *m);
-extern int __pthread_mutex_unlock(pthread_mutex_t *m);
-extern int __pthread_rwlock_rdlock(pthread_rwlock_t *l);
-extern int __pthread_rwlock_wrlock(pthread_rwlock_t *l);
-extern int __pthread_rwlock_unlock(pthread_rwlock_t *l);
 
 static void *find_real(const char *name, const char *version)
 {
@@ -43,11 +36,18 @@ static void *find_real(const char *name, const char *version)
         return f;                                                                                  \
     }
 
+typedef int (*mutex_fn)(pthread_mutex_t *);
+typedef int (*rwlock_fn)(pthread_rwlock_t *);
 typedef int (*cond_wait_fn)(pthread_cond_t *, pthread_mutex_t *);
 typedef int (*cond_timedwait_fn)(pthread_cond_t *, pthread_mutex_t *, const struct timespec *);
 typedef int (*sem_wait_fn)(sem_t *);
 typedef int (*sem_timedwait_fn)(sem_t *, const struct timespec *);
 typedef int (*join_fn)(pthread_t, void **);
+REAL(mutex_fn, pthread_mutex_lock, NULL)
+REAL(mutex_fn, pthread_mutex_unlock, NULL)
+REAL(rwlock_fn, pthread_rwlock_rdlock, NULL)
+REAL(rwlock_fn, pthread_rwlock_wrlock, NULL)
+REAL(rwlock_fn, pthread_rwlock_unlock, NULL)
 REAL(cond_wait_fn, pthread_cond_wait, "GLIBC_2.3.2")
 REAL(cond_timedwait_fn, pthread_cond_timedwait, "GLIBC_2.3.2")
 REAL(sem_wait_fn, sem_wait, NULL)
@@ -74,40 +74,46 @@ static int mutex_on(void)
 
 HP_API int pthread_mutex_lock(pthread_mutex_t *m)
 {
-    if (HPI_LIKELY(!hpi_lockprof_on())) return __pthread_mutex_lock(m);
-    int rc = __pthread_mutex_trylock(m);
+    if (HPI_LIKELY(!hpi_lockprof_on())) return get_pthread_mutex_lock()(m);
+    int rc = pthread_mutex_trylock(m);
     if (rc != EBUSY) return rc;
-    return CONTENDED(m, __pthread_mutex_lock(m));
+    return CONTENDED(m, get_pthread_mutex_lock()(m));
 }
+
+/* An unlock takes the waiting time it ends before releasing the lock, so
+ * that a waiter's own unlock cannot take it first. */
+#define UNLOCK(addr, call)                                                                         \
+    ({                                                                                             \
+        int64_t d_ = mutex_on() ? hpi_mutex_take_delay(addr) : 0;                                  \
+        int rc_ = (call);                                                                          \
+        if (d_ > 0 && rc_ == 0) hpi_mutex_event(d_, 0);                                            \
+        rc_;                                                                                       \
+    })
 
 HP_API int pthread_mutex_unlock(pthread_mutex_t *m)
 {
-    int rc = __pthread_mutex_unlock(m);
-    if (HPI_UNLIKELY(mutex_on()) && rc == 0) hpi_mutex_released(m, 0);
-    return rc;
+    return UNLOCK(m, get_pthread_mutex_unlock()(m));
 }
 
 HP_API int pthread_rwlock_rdlock(pthread_rwlock_t *l)
 {
-    if (HPI_LIKELY(!hpi_lockprof_on())) return __pthread_rwlock_rdlock(l);
+    if (HPI_LIKELY(!hpi_lockprof_on())) return get_pthread_rwlock_rdlock()(l);
     int rc = pthread_rwlock_tryrdlock(l);
     if (rc != EBUSY) return rc;
-    return CONTENDED(l, __pthread_rwlock_rdlock(l));
+    return CONTENDED(l, get_pthread_rwlock_rdlock()(l));
 }
 
 HP_API int pthread_rwlock_wrlock(pthread_rwlock_t *l)
 {
-    if (HPI_LIKELY(!hpi_lockprof_on())) return __pthread_rwlock_wrlock(l);
+    if (HPI_LIKELY(!hpi_lockprof_on())) return get_pthread_rwlock_wrlock()(l);
     int rc = pthread_rwlock_trywrlock(l);
     if (rc != EBUSY) return rc;
-    return CONTENDED(l, __pthread_rwlock_wrlock(l));
+    return CONTENDED(l, get_pthread_rwlock_wrlock()(l));
 }
 
 HP_API int pthread_rwlock_unlock(pthread_rwlock_t *l)
 {
-    int rc = __pthread_rwlock_unlock(l);
-    if (HPI_UNLIKELY(mutex_on()) && rc == 0) hpi_mutex_released(l, 0);
-    return rc;
+    return UNLOCK(l, get_pthread_rwlock_unlock()(l));
 }
 
 /* Waits that always block: timed whole, for the block profile only. */

@@ -130,17 +130,22 @@ void hpi_mutex_waiters(const void *addr, int delta)
     hpi_unlock(&s->lock);
 }
 
-void hpi_mutex_released(const void *addr, int skip)
+int64_t hpi_mutex_take_delay(const void *addr)
 {
-    int rate = atomic_load_explicit(&hpi_mutex_rate, memory_order_relaxed);
     slot_t *s = slot_get(addr, 0);
-    if (s == NULL) return;
+    if (s == NULL) return 0;
     slot_integrate(s, hpi_nanotime());
     int64_t delay = s->pending;
     s->pending = 0;
     if (s->waiters == 0) /* nobody waits: free the slot */
         atomic_store_explicit(&s->addr, NULL, memory_order_relaxed);
     hpi_unlock(&s->lock);
+    return delay;
+}
+
+void hpi_mutex_event(int64_t delay, int skip)
+{
+    int rate = atomic_load_explicit(&hpi_mutex_rate, memory_order_relaxed);
     if (delay <= 0 || rate <= 0 || cheaprand() % (uint64_t)rate != 0) return;
     uintptr_t pcs[HPI_STACK_MAX];
     int n = hpi_stack_here(pcs, HPI_STACK_MAX, skip + 1);

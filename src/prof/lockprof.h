@@ -28,11 +28,15 @@ static inline int hpi_lockprof_on(void)
 HPI_INTERNAL void hpi_block_event(int64_t ns, int skip);
 
 /* Contention on the lock at `addr`: a waiter starts (+1) or stops (-1)
- * waiting.  hpi_mutex_released: the holder unlocks; the waiting time that
- * accrued since the last release is charged to its stack (sampled 1 in
- * hpi_mutex_rate). */
+ * waiting. */
 HPI_INTERNAL void hpi_mutex_waiters(const void *addr, int delta);
-HPI_INTERNAL void hpi_mutex_released(const void *addr, int skip);
+/* The holder is about to unlock addr (call it before unlocking, so that no
+ * other thread's unlock can come first): the waiting time that accrued
+ * since the last unlock, in ns, to be charged with hpi_mutex_event. */
+HPI_INTERNAL int64_t hpi_mutex_take_delay(const void *addr);
+/* Charge `delay` to the caller's stack in the mutex profile (sampled 1 in
+ * hpi_mutex_rate); skip as for hpi_block_event. */
+HPI_INTERNAL void hpi_mutex_event(int64_t delay, int skip);
 
 HPI_INTERNAL int hpi_lockprof_write(int kind, int fd, int debug);
 HPI_INTERNAL int64_t hpi_lockprof_count(int kind);

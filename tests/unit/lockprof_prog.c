@@ -29,7 +29,7 @@
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t cmu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
-static _Atomic int round_go, round_locked;
+static _Atomic int round_go, round_locked, round_done;
 static int signalled;
 static int64_t mutex_delay, cond_delay;
 
@@ -53,6 +53,7 @@ __attribute__((noinline)) static void hold_lock(int r)
     while (atomic_load(&round_go) <= r) sched_yield(); /* the waiter is about to block */
     sleep_ns(HOLD_NS);
     pthread_mutex_unlock(&mu);
+    while (atomic_load(&round_done) <= r) sched_yield(); /* let the waiter have it */
 }
 
 __attribute__((noinline)) static void wait_lock(void)
@@ -70,6 +71,7 @@ static void *waiter(void *arg)
         while (atomic_load(&round_locked) <= r) sched_yield();
         atomic_store(&round_go, r + 1);
         wait_lock();
+        atomic_store(&round_done, r + 1);
     }
     return NULL;
 }
