@@ -32,20 +32,10 @@ enum hpi_unwind_mode { HPI_UNWIND_FP = 0, HPI_UNWIND_LIBUNWIND = 1 };
 HPI_INTERNAL int hpi_stack_set_mode(int mode);
 HPI_INTERNAL int hpi_stack_mode(void);
 
-/* Learn the calling thread's stack bounds (pthread_getattr_np; may call
- * malloc, so never from a signal handler or with allocator locks held).
- * Captures in signal handlers use the bounds cached here; the thread
- * registry calls it as each thread starts, hpi_stack_here on first use. */
-HPI_INTERNAL void hpi_stack_init_thread(void);
-/* Or set them directly, when already known. */
-HPI_INTERNAL void hpi_stack_set_bounds(uintptr_t lo, uintptr_t hi);
-
 /* The calling thread's stack: return addresses of the callers, leaf first,
  * after dropping `skip` frames of the caller's own (skip = 0: the first entry
  * is the return address into the function that called hpi_stack_here).
- * Returns the number of entries written (<= max).  Takes no lock and never
- * allocates once the thread's bounds are known (hpi_stack_init_thread; the
- * first call learns them). */
+ * Returns the number of entries written (<= max).  Signal-safe. */
 HPI_INTERNAL int hpi_stack_here(uintptr_t *pcs, int max, int skip);
 
 /* The stack of the code a signal interrupted: pcs[0] is the interrupted PC
