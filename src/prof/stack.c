@@ -22,7 +22,8 @@
  *    rather than the process.  Slower (a system call per frame), but only
  *    for those threads.
  *
- * 3. libunwind.  Loaded with dlopen(RTLD_LOCAL) when selected, so that its
+ * 3. libunwind.  Loaded with dlopen(RTLD_LOCAL) when selected (or when
+ *    hpi_stack_load_libunwind asks, for hpi_stack_from_signal_mode), so that its
  *    _Unwind_* symbols never replace the program's; its LOCAL-unwinding
  *    entry points (e.g. _ULx86_64_step) are looked up by the names
  *    libunwind.h's macros expand to, and called through pointers: nothing
