@@ -43,4 +43,15 @@ HPI_INTERNAL int hpi_stack_here(uintptr_t *pcs, int max, int skip);
  * argument (ucontext_t *).  Returns the number written.  Signal-safe. */
 HPI_INTERNAL int hpi_stack_from_signal(const void *uc, uintptr_t *pcs, int max);
 
+/* hpi_stack_from_signal with the given walker instead of the selected one
+ * (the goroutine profile uses libunwind when it can: the threads it
+ * interrupts are mostly blocked inside the C library, built without frame
+ * pointers).  HPI_UNWIND_LIBUNWIND walks by frame pointers unless
+ * hpi_stack_load_libunwind succeeded before.  Signal-safe. */
+HPI_INTERNAL int hpi_stack_from_signal_mode(const void *uc, uintptr_t *pcs, int max, int mode);
+
+/* Load libunwind without selecting it (outside signal handlers).  Returns 0
+ * or an errno value, as hpi_stack_set_mode. */
+HPI_INTERNAL int hpi_stack_load_libunwind(void);
+
 #endif /* HPI_PROF_STACK_H */
