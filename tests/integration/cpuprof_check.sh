@@ -128,6 +128,11 @@ run_env() {
     "$plain" run 2>&1 >/dev/null)
   grep -q 'ignoring HOTPATH_CPUPROFILE_HZ="abc"' <<<"$err" && ok || bad "env: no warning for HZ=abc: $err"
   pprof -raw "$dir/bad.prof" | grep -q "^Period: 10000000$" && ok || bad "env: HZ=abc changed the period"
+  err=$(HOTPATH_CPUPROFILE="$dir/bad2.prof" HOTPATH_CPUPROFILESIGNAL=99 LD_PRELOAD="$lib" \
+    "$plain" run 2>&1 >/dev/null)
+  grep -q 'ignoring HOTPATH_CPUPROFILESIGNAL="99": want an integer in \[0, 64\]' <<<"$err" \
+    && ok || bad "env: no warning for CPUPROFILESIGNAL=99: $err"
+  readable env-bad-signal "$dir/bad2.prof"
 
   # 1000 Hz is above the kernel tick: a warning, and 250 Hz used and written.
   out=$(HOTPATH_CPUPROFILE="$dir/fast.prof" HOTPATH_CPUPROFILE_HZ=1000 LD_PRELOAD="$lib" \

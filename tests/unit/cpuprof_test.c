@@ -49,7 +49,7 @@ __attribute__((noinline)) static uint64_t thread_cpu_ns(void)
         uint64_t end_ = thread_cpu_ns() + (ns);                                                    \
         volatile uint64_t x_ = 0;                                                                  \
         while (thread_cpu_ns() < end_)                                                             \
-            for (int i_ = 0; i_ < 50000; i_++)                                                     \
+            for (int i_ = 0; i_ < 1000000; i_++)                                                   \
                 x_ += (uint64_t)i_;                                                                \
     } while (0)
 
