@@ -76,10 +76,11 @@
 #define sigev_notify_thread_id _sigev_un._tid
 #endif
 
-#define CPUPROF_MAX_HZ 250 /* the kernel tick: CPU-time timers go no faster */
-#define RING_RECS 2048     /* about 1 MiB; 8 s of one thread at 250 Hz */
-#define DRAIN_NS 20000000u /* hp-cpuprof empties the ring this often */
-#define MAX_LABELS 32      /* labels written per sample */
+#define CPUPROF_MAX_HZ 250        /* the kernel tick: CPU-time timers go no faster */
+#define RING_RECS 2048            /* about 1 MiB; 8 s of one thread at 250 Hz */
+#define DRAIN_NS 20000000u        /* hp-cpuprof empties the ring this often */
+#define MAX_LABELS 32             /* labels written per sample */
+#define CPUPROF_CTOR_PRIORITY 150 /* after init.c (101) and the registry (threads.c) */
 
 enum { REQ_TERM = 1, REQ_TOGGLE = 2 };                     /* cpu.req bits */
 enum { ENV_NONE, ENV_RUN, ENV_SIGNAL };                    /* cpu.env_mode */
@@ -678,7 +679,7 @@ void hpi_cpuprof_init(void)
 /* After the allocator's options (101) and the thread registry (threads.c),
  * so that the main thread is registered when the environment starts a
  * profile. */
-__attribute__((constructor(HPI_CTOR_CPUPROF))) static void cpuprof_ctor(void)
+__attribute__((constructor(CPUPROF_CTOR_PRIORITY))) static void cpuprof_ctor(void)
 {
     hpi_cpuprof_init();
 }
