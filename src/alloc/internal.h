@@ -272,6 +272,7 @@ typedef struct hpi_options {
     int64_t memprofile_rate;   /* mean bytes between heap samples; 0 off */
     int64_t cpuprofile_hz;     /* CPU samples per CPU-second */
     int64_t unwind;            /* enum hpi_unwind_mode (prof/stack.h) */
+    int64_t cpuprofile_signal; /* signal that toggles the CPU profile; 0 off */
     const char *cpuprofile;    /* path: CPU profile of the whole run, or NULL */
     const char *memprofile;    /* path: heap profile written at exit, or NULL */
 } hpi_options_t;

@@ -46,6 +46,9 @@ static const option_t table[] = {
      .max = INT64_C(1) << 40},
     /* CPU profile sampling rate, per CPU-second. */
     {"CPUPROFILE_HZ", .value = &hpi_options.cpuprofile_hz, .kind = OPT_INT, .min = 1, .max = 10000},
+    /* With CPUPROFILE: this signal starts and stops the CPU profile (0 off). */
+    {"CPUPROFILESIGNAL", .value = &hpi_options.cpuprofile_signal, .kind = OPT_INT, .min = 0,
+     .max = 64},
     /* Stack walker: frame pointers or libunwind. */
     {"UNWIND", .value = &hpi_options.unwind, .kind = OPT_CHOICE, .choices = unwind_choices},
     /* Profiles of the whole run, written at exit. */
