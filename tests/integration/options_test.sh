@@ -48,5 +48,26 @@ for v in 0 1 true false on off yes no TRUE; do
   [[ ${r#*|} == "" ]] && ok || bad "HOTPATH_VERBOSE=$v warned: ${r#*|}"
 done
 
+# Profiling options.
+rate() { sed -n 's/^memprofilerate \([0-9]*\).*/\1/p' <<<"${1%%|*}"; }
+r=$(run HOTPATH_MEMPROFILERATE=4096)
+[[ $(rate "$r") == 4096 && ${r#*|} == "" ]] && ok || bad "HOTPATH_MEMPROFILERATE=4096 not taken: $r"
+for v in abc -1 1.5 99999999999999999; do
+  r=$(run "HOTPATH_MEMPROFILERATE=$v")
+  grep -q "hotpath: ignoring HOTPATH_MEMPROFILERATE=\"$v\": want an integer in \[0, 1099511627776\]; keeping 524288" <<<"${r#*|}" \
+    && ok || bad "no warning for HOTPATH_MEMPROFILERATE=\"$v\": ${r#*|}"
+  [[ $(rate "$r") == 524288 ]] && ok || bad "bad HOTPATH_MEMPROFILERATE=\"$v\" changed the rate: $r"
+done
+r=$(run HOTPATH_UNWIND=dwarf)
+grep -q 'hotpath: ignoring HOTPATH_UNWIND="dwarf": want one of fp, libunwind; keeping fp' <<<"${r#*|}" \
+  && ok || bad "no warning for HOTPATH_UNWIND=dwarf: ${r#*|}"
+r=$(run HOTPATH_UNWIND=libunwind)
+[[ ${r#*|} == "" ]] && ok || bad "HOTPATH_UNWIND=libunwind warned: ${r#*|}"
+for v in 0 fast 20000; do
+  r=$(run "HOTPATH_CPUPROFILE_HZ=$v")
+  grep -q "hotpath: ignoring HOTPATH_CPUPROFILE_HZ=\"$v\": want an integer in \[1, 10000\]; keeping 100" <<<"${r#*|}" \
+    && ok || bad "no warning for HOTPATH_CPUPROFILE_HZ=\"$v\": ${r#*|}"
+done
+
 echo "$passes passed, $fails failed"
 [[ $fails -eq 0 && $passes -gt 0 ]]

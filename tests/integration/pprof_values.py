@@ -10,6 +10,7 @@ that no binary or symbol cache on this machine can help it) and prints:
   cum FUNC V1 V2 ...       sums over samples with FUNC anywhere in the stack
                            (each sample counted once per function)
   label KEY=VALUE V1 ...   sums over samples carrying that label
+  flatmap FILE V1 ...      sums over samples whose leaf lies in FILE's mapping
   mapping FLAGS FILE       each mapping with pprof's [FN...] flags
 
 Exits 1, printing pprof's output, if pprof fails or prints a warning about
@@ -39,6 +40,7 @@ def run_pprof(path):
 def parse(text):
     lines = text.splitlines()
     types, samples, locs, maps = [], [], {}, []
+    loc_map = {}
     section = None
     cur = None
     for ln in lines:
@@ -67,32 +69,39 @@ def parse(text):
                 for val in m.group(2).split():
                     cur["labels"].append(m.group(1) + "=" + val)
         elif section == "locs":
-            m = re.match(r"^\s*(\d+):\s+(0x[0-9a-f]+)\s+M=\d+\s+(\S+)", ln)
+            m = re.match(r"^\s*(\d+):\s+(0x[0-9a-f]+)\s+M=(\d+)\s+(\S+)", ln)
             if m:
-                locs[int(m.group(1))] = [m.group(3)]
+                locs[int(m.group(1))] = [m.group(4)]
+                loc_map[int(m.group(1))] = int(m.group(3))
                 last = int(m.group(1))
                 continue
             m = re.match(r"^\s+(\S+)\s+\S+:\d+\s+s=\d+", ln)  # further (outer) inline lines
             if m and locs:
                 locs[last].append(m.group(1))
         elif section == "maps":
-            m = re.match(r"^\d+:\s+\S+\s+(\S+)\s*(\[.*\])?", ln)
+            m = re.match(r"^(\d+):\s+\S+\s+(\S+)\s*(\[.*\])?", ln)
             if m:
-                maps.append((m.group(2) or "[]", m.group(1)))
-    return types, samples, locs, maps
+                maps.append((int(m.group(1)), m.group(3) or "[]", m.group(2)))
+    return types, samples, locs, maps, loc_map
 
 
 def main():
-    types, samples, locs, maps = parse(run_pprof(sys.argv[1]))
+    types, samples, locs, maps, loc_map = parse(run_pprof(sys.argv[1]))
+    map_file = {i: f for i, _, f in maps}
     n = len(types)
     flat = collections.defaultdict(lambda: [0] * n)
     cum = collections.defaultdict(lambda: [0] * n)
     labels = collections.defaultdict(lambda: [0] * n)
+    flatmap = collections.defaultdict(lambda: [0] * n)
     for s in samples:
         funcs = [f for i in s["ids"] for f in locs.get(i, ["?"])]
         if funcs:
             for k in range(n):
                 flat[funcs[0]][k] += s["v"][k]
+        if s["ids"]:
+            f = map_file.get(loc_map.get(s["ids"][0]), "?")
+            for k in range(n):
+                flatmap[f][k] += s["v"][k]
         for f in set(funcs):
             for k in range(n):
                 cum[f][k] += s["v"][k]
@@ -100,10 +109,10 @@ def main():
             for k in range(n):
                 labels[lab][k] += s["v"][k]
     print("types", *types)
-    for name, table in (("flat", flat), ("cum", cum), ("label", labels)):
+    for name, table in (("flat", flat), ("cum", cum), ("label", labels), ("flatmap", flatmap)):
         for f, v in sorted(table.items()):
             print(name, f, *v)
-    for flags, f in maps:
+    for _, flags, f in maps:
         print("mapping", flags, f)
 
 

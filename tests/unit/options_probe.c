@@ -2,7 +2,8 @@
  * integration/options_test.sh.  Frees an 8 MiB block it has touched, waits a
  * little, and prints the bytes the heap has returned to the OS:
  * "released <bytes>".  With HOTPATH_SCAVENGE_DELAY_MS=0 they go back at once;
- * with the default delay (5 s) nothing has gone back yet.
+ * with the default delay (5 s) nothing has gone back yet.  Then the heap
+ * sampling rate in effect: "memprofilerate <n>".
  *
  * Usage: options_probe
  */
@@ -25,5 +26,6 @@ int main(void)
     hp_memstats_t st;
     hp_read_memstats(&st);
     printf("released %llu\n", (unsigned long long)st.heap_released);
+    printf("memprofilerate %lld\n", (long long)hp_set_memprofile_rate(-1));
     return 0;
 }
