@@ -79,7 +79,7 @@ int main(int argc, char **argv)
 {
     if (argc < 2) return fprintf(stderr, "usage: prof_stress OUT.pb [SECONDS]\n"), 2;
     double secs = argc > 2 ? atof(argv[2]) : 3;
-    hp_set_memprofile_rate(4096);
+    hp_set_memprofile_rate(65536);
     hp_set_mutex_profile_fraction(1);
     hp_set_block_profile_rate(1);
     int null = open("/dev/null", O_WRONLY);
