@@ -36,7 +36,8 @@ def measure(argv, env):
     m = run.RESULT.search(out)
     if rc != 0 or not m:
         raise RuntimeError("%s exited %d: %s" % (" ".join(argv), rc, (out + err)[-400:]))
-    return float(m.group(2))
+    value = float(m.group(2))
+    return 1e9 / value if m.group(1).endswith("_per_sec") else value  # ns per op
 
 
 def environ(preload=None, **extra):

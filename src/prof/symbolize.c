@@ -26,8 +26,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_SCOPES 32
-
 /* A mapping with what its lookups found, to set the has_* flags. */
 typedef struct map_state {
     hpi_mapping_t m;
@@ -130,7 +128,8 @@ static void set_build_id(hpi_symtab_t *t, map_state_t *ms)
 {
     Dwfl_Module *mod = dwfl_addrmodule(t->dwfl, ms->m.start);
     const unsigned char *bits;
-    GElf_Addr vaddr;
+    GElf_Addr vaddr, bias;
+    if (mod != NULL) dwfl_module_getelf(mod, &bias); /* the build ID is read with the ELF */
     int len = mod != NULL ? dwfl_module_build_id(mod, &bits, &vaddr) : -1;
     if (len <= 0 || len > 64) return;
     char hex[129];
@@ -228,12 +227,54 @@ static Dwarf_Word die_udata(Dwarf_Die *die, unsigned name)
     return v;
 }
 
-/* Frames from DWARF scopes: returns how many were written, 0 if none. */
-static int dwarf_frames(hpi_symtab_t *t, Dwfl_Module *mod, uint64_t addr, hpi_frame_t *fr, int max)
+/* The innermost function DIE (inlined instance or subprogram) that contains
+ * `die` physically, into *out; false if none.  (dwarf_getscopes lists an
+ * inlined instance's abstract scopes after it, not the function it was
+ * inlined into: dwarf_getscopes_die gives the physical nesting.) */
+static bool enclosing_function(Dwarf_Die *die, Dwarf_Die *out)
+{
+    Dwarf_Die *scopes = NULL;
+    int ns = dwarf_getscopes_die(die, &scopes);
+    bool found = false;
+    for (int i = 1; i < ns && !found; i++) {
+        int tag = dwarf_tag(&scopes[i]);
+        if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram) {
+            *out = scopes[i];
+            found = true;
+        }
+    }
+    free(scopes);
+    return found;
+}
+
+/* The innermost function DIE at a module-relative pc. */
+static bool innermost_function(Dwarf_Die *cudie, Dwarf_Addr pc, Dwarf_Die *out)
+{
+    Dwarf_Die *scopes = NULL;
+    int ns = dwarf_getscopes(cudie, pc, &scopes);
+    bool found = false;
+    for (int i = 0; i < ns && !found; i++) {
+        int tag = dwarf_tag(&scopes[i]);
+        if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram) {
+            *out = scopes[i];
+            found = true;
+        }
+    }
+    free(scopes);
+    return found;
+}
+
+/* Frames from DWARF: the innermost function at addr, then each function it
+ * was inlined into, out to the subprogram.  Returns how many were written
+ * (0: no DWARF here); *physical says whether the last is the subprogram. */
+static int dwarf_frames(hpi_symtab_t *t, Dwfl_Module *mod, uint64_t addr, hpi_frame_t *fr, int max,
+                        bool *physical)
 {
     Dwarf_Addr bias;
     Dwarf_Die *cudie = dwfl_module_addrdie(mod, addr, &bias);
-    if (cudie == NULL) return 0;
+    Dwarf_Die fn;
+    *physical = false;
+    if (cudie == NULL || !innermost_function(cudie, addr - bias, &fn)) return 0;
     const char *file = "";
     int line = 0;
     Dwfl_Line *dl = dwfl_module_getsrc(mod, addr);
@@ -241,25 +282,24 @@ static int dwarf_frames(hpi_symtab_t *t, Dwfl_Module *mod, uint64_t addr, hpi_fr
         const char *f = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
         if (f != NULL) file = f;
     }
-    Dwarf_Die *scopes = NULL;
-    int ns = dwarf_getscopes(cudie, addr - bias, &scopes);
     int n = 0;
-    for (int i = 0; i < ns && n < max; i++) {
-        int tag = dwarf_tag(&scopes[i]);
-        if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram) continue;
-        const char *name = die_func_name(&scopes[i]);
+    for (;;) {
+        const char *name = die_func_name(&fn);
         fr[n].func = intern(t, name ? name : "??");
         fr[n].file = intern(t, file);
         fr[n].line = line;
-        fr[n].start_line = die_decl_line(&scopes[i]);
+        fr[n].start_line = die_decl_line(&fn);
         n++;
-        if (tag == DW_TAG_subprogram) break;
+        if (dwarf_tag(&fn) == DW_TAG_subprogram) {
+            *physical = true;
+            break;
+        }
         /* The enclosing frame is at this inlined call's site. */
-        const char *cf = cu_file(cudie, die_udata(&scopes[i], DW_AT_call_file));
+        const char *cf = cu_file(cudie, die_udata(&fn, DW_AT_call_file));
         file = cf ? cf : "";
-        line = (int)die_udata(&scopes[i], DW_AT_call_line);
+        line = (int)die_udata(&fn, DW_AT_call_line);
+        if (n == max || !enclosing_function(&fn, &fn)) break;
     }
-    free(scopes);
     return n;
 }
 
@@ -268,9 +308,10 @@ int hpi_symtab_lookup(hpi_symtab_t *t, uint64_t addr, hpi_frame_t *fr, int max)
     if (max <= 0) return 0;
     map_state_t *ms = map_of(t, addr);
     Dwfl_Module *mod = dwfl_addrmodule(t->dwfl, addr);
-    int n = mod != NULL ? dwarf_frames(t, mod, addr, fr, max) : 0;
+    bool physical = false;
+    int n = mod != NULL ? dwarf_frames(t, mod, addr, fr, max, &physical) : 0;
     const char *sym = mod != NULL ? dwfl_module_addrname(mod, addr) : NULL;
-    if (n > 0 && sym != NULL) fr[n - 1].func = intern(t, sym); /* the physical function */
+    if (physical && sym != NULL) fr[n - 1].func = intern(t, sym); /* the symbol's own name */
     if (n == 0) {
         fr[0].func = sym != NULL ? intern(t, sym) : hex_name(t, addr);
         fr[0].file = "";

@@ -43,6 +43,18 @@ check() {
 }
 
 check 1 0
+
+# Inlined frames: the leaf location carries the inlined function and the
+# one it was inlined into, exact at rate 1.
+read -r _ inl outer n bytes < <(grep '^inline' "$tmp/truth")
+grep -q "^flat $inl $n $bytes " "$tmp/values" && ok || bad "inlined $inl is not the leaf with $n objects: $(grep "$inl" "$tmp/values")"
+grep -q "^cum $outer $n $bytes " "$tmp/values" && ok || bad "$outer (inlined into) missing: $(grep "$outer" "$tmp/values")"
+# The program's mapping carries its build ID and says it has functions,
+# files, lines and inline frames.
+bid=$(readelf -n "$prog" | awk '/Build ID/ {print $3}')
+grep -q "^mapping \[FN\]\[FL\]\[LN\]\[IN\] .*$(basename "$prog") $bid$" "$tmp/values" && ok \
+  || bad "mapping of $(basename "$prog") lacks build ID $bid or flags: $(grep "^mapping" "$tmp/values" | head -2)"
+
 check 4096 10
 
 # debug=1: Go's legacy text, symbolized.

@@ -11,7 +11,7 @@ that no binary or symbol cache on this machine can help it) and prints:
                            (each sample counted once per function)
   label KEY=VALUE V1 ...   sums over samples carrying that label
   flatmap FILE V1 ...      sums over samples whose leaf lies in FILE's mapping
-  mapping FLAGS FILE       each mapping with pprof's [FN...] flags
+  mapping FLAGS FILE [BUILD_ID]   each mapping with pprof's [FN...] flags
 
 Exits 1, printing pprof's output, if pprof fails or prints a warning about
 symbolization or the format.
@@ -79,15 +79,17 @@ def parse(text):
             if m and locs:
                 locs[last].append(m.group(1))
         elif section == "maps":
-            m = re.match(r"^(\d+):\s+\S+\s+(\S+)\s*(\[.*\])?", ln)
+            m = re.match(r"^(\d+):\s+\S+\s+(\S+)\s+(\S*)\s*(\[.*\])?", ln)
             if m:
-                maps.append((int(m.group(1)), m.group(3) or "[]", m.group(2)))
+                build_id = m.group(3) if m.group(3) and not m.group(3).startswith("[") else ""
+                flags = m.group(4) or (m.group(3) if m.group(3).startswith("[") else "[]")
+                maps.append((int(m.group(1)), flags, m.group(2), build_id))
     return types, samples, locs, maps, loc_map
 
 
 def main():
     types, samples, locs, maps, loc_map = parse(run_pprof(sys.argv[1]))
-    map_file = {i: f for i, _, f in maps}
+    map_file = {i: f for i, _, f, _ in maps}
     n = len(types)
     flat = collections.defaultdict(lambda: [0] * n)
     cum = collections.defaultdict(lambda: [0] * n)
@@ -112,8 +114,8 @@ def main():
     for name, table in (("flat", flat), ("cum", cum), ("label", labels), ("flatmap", flatmap)):
         for f, v in sorted(table.items()):
             print(name, f, *v)
-    for _, flags, f in maps:
-        print("mapping", flags, f)
+    for _, flags, f, build_id in maps:
+        print("mapping", flags, f, build_id)
 
 
 if __name__ == "__main__":
