@@ -90,10 +90,14 @@ run_api() {
   grep -q "phase: Total" <<<"$tags" && grep -q ": b$" <<<"$tags" \
     && ok || bad "api: no phase=b label: $tags"
   focus=$(pprof -top -tagfocus=phase=b "$dir/api.prof")
-  # Every sample tagged phase=b is burn_b's: it is the only function with a
-  # flat value (percentages stay relative to the whole profile).
-  flat_funcs=$(awk '$1 ~ /^[0-9.]+[mun]?s$/ && $1 !~ /^0s?$/ {print $6}' <<<"$focus" | sort -u | tr '\n' ' ')
-  [[ $flat_funcs == "burn_b " ]] && ok || bad "api: -tagfocus=phase=b: flat in: $flat_funcs: $focus"
+  # Every sample tagged phase=b has burn_b on its stack (its leaf may be a
+  # function burn_b calls, such as clock_gettime): burn_b's cum equals the
+  # sum of all flat values shown.
+  read -r total bcum < <(awk 'function ms(v) { if (v ~ /ms$/) return v + 0; if (v ~ /us$/) return v / 1000;
+      if (v ~ /s$/) return v * 1000; return v + 0 }
+    $1 ~ /^[0-9.]+(ms|us|s)?$/ && NF >= 6 { t += ms($1); if ($6 == "burn_b") c = ms($4) }
+    END { printf "%d %d\n", t, c }' <<<"$focus")
+  [[ $total -gt 0 && $total == "$bcum" ]] && ok || bad "api: -tagfocus=phase=b: $total ms tagged, burn_b cum $bcum ms: $focus"
   grep -q burn_a <<<"$focus" && bad "api: burn_a tagged phase=b" || ok
 }
 
