@@ -32,6 +32,7 @@ demo: deps-build build
 
 bench: deps-bench build
 	/usr/bin/python3 bench/run.py --build $(BUILD)
+	/usr/bin/python3 bench/prof.py --build $(BUILD)
 
 install: build
 	cmake --install $(BUILD)

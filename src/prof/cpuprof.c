@@ -65,6 +65,7 @@
 #include "alloc/internal.h"
 #include "hotpath/prof.h"
 #include "prof/cpuprof.h"
+#include "prof/memprof.h"
 #include "prof/cpuring.h"
 #include "prof/labels.h"
 #include "prof/pprof.h"
@@ -524,8 +525,9 @@ static void env_toggle(void)
 static void env_term(void)
 {
     hpi_lock(&cpu.ctl);
-    env_stop_locked();
+    if (cpu.env_mode != ENV_NONE) env_stop_locked();
     hpi_unlock(&cpu.ctl);
+    hpi_memprofile_at_exit(); /* HOTPATH_MEMPROFILE's heap profile too */
     signal(SIGTERM, SIG_DFL);
     kill(getpid(), SIGTERM);
     for (;;)
@@ -587,12 +589,26 @@ static void env_init_signal(int sig)
     if (err != 0) hpi_printf_err("cannot start the CPU profiler's thread: %s", strerror(err));
 }
 
+/* Catch SIGTERM (unless the program has its own handler) so that the
+ * profiles of the run are written before the process ends; hp-cpuprof does
+ * the writing. */
+static void env_init_term(void)
+{
+    cpu.term_installed = env_catch(SIGTERM, 1) == 0;
+    if (!cpu.term_installed) return;
+    hpi_lock(&cpu.ctl);
+    int err = drainer_ensure_locked();
+    hpi_unlock(&cpu.ctl);
+    if (err != 0) hpi_printf_err("cannot start the CPU profiler's thread: %s", strerror(err));
+}
+
 static void env_init(void)
 {
     const char *path = hpi_options.cpuprofile;
     int sig = (int)hpi_options.cpuprofile_signal;
     if (path == NULL) {
         if (sig != 0) hpi_printf_err("HOTPATH_CPUPROFILESIGNAL needs HOTPATH_CPUPROFILE=path");
+        if (hpi_options.memprofile != NULL) env_init_term(); /* the heap profile on SIGTERM */
         return;
     }
     if (strlen(path) >= sizeof cpu.path - 24) {
@@ -602,7 +618,7 @@ static void env_init(void)
     strcpy(cpu.path, path);
     cpu.env_mode = sig != 0 ? ENV_SIGNAL : ENV_RUN;
     if (sig != 0) env_init_signal(sig);
-    cpu.term_installed = env_catch(SIGTERM, 1) == 0;
+    env_init_term();
     atexit(env_exit);
     if (cpu.env_mode == ENV_RUN) {
         hpi_lock(&cpu.ctl);

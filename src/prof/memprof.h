@@ -27,6 +27,10 @@ HPI_INTERNAL int64_t hpi_memprof_next_sample(int64_t rate, uint64_t *seed);
 HPI_INTERNAL int hpi_memprof_write(int fd, int debug, int allocs);
 HPI_INTERNAL int64_t hpi_memprof_count(void);
 
+/* HOTPATH_MEMPROFILE: write the heap profile to its path (profiles.c);
+ * once per process, at exit or on SIGTERM; nothing when it is unset. */
+HPI_INTERNAL void hpi_memprofile_at_exit(void);
+
 /* Held across fork() (init.c), like the allocator's locks. */
 HPI_INTERNAL void hpi_memprof_fork_prepare(void);
 HPI_INTERNAL void hpi_memprof_fork_parent(void);

@@ -4,6 +4,7 @@
  * See prof.h. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,15 +95,19 @@ HP_API int64_t hp_set_memprofile_rate(int64_t rate)
     return old;
 }
 
-/* HOTPATH_MEMPROFILE: the heap profile of the whole run, at exit.  A
- * forked child inherits the atexit handler and writes <path>.<pid>, so that
- * it never overwrites its parent's profile. */
+/* HOTPATH_MEMPROFILE: the heap profile of the whole run, at exit, or when
+ * SIGTERM ends the process (cpuprof.c catches it).  A forked child inherits
+ * the atexit handler and writes <path>.<pid>, so that it never overwrites
+ * its parent's profile. */
 static pid_t memprofile_pid; /* the process that read the option */
+static _Atomic int memprofile_written; /* once per process: at exit or on SIGTERM */
 
-static void write_memprofile_at_exit(void)
+void hpi_memprofile_at_exit(void)
 {
     char buf[4096];
     const char *path = hpi_options.memprofile;
+    if (path == NULL) return;
+    if (getpid() == memprofile_pid && atomic_exchange(&memprofile_written, 1)) return;
     if (getpid() != memprofile_pid) {
         snprintf(buf, sizeof buf, "%s.%d", path, (int)getpid());
         path = buf;
@@ -122,5 +127,5 @@ __attribute__((constructor(103))) static void profiles_init(void)
     hpi_options_init();
     if (hpi_options.memprofile == NULL) return;
     memprofile_pid = getpid();
-    atexit(write_memprofile_at_exit);
+    atexit(hpi_memprofile_at_exit);
 }

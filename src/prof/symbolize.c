@@ -227,16 +227,12 @@ static Dwarf_Word die_udata(Dwarf_Die *die, unsigned name)
     return v;
 }
 
-/* The innermost function DIE (inlined instance or subprogram) that contains
- * `die` physically, into *out; false if none.  (dwarf_getscopes lists an
- * inlined instance's abstract scopes after it, not the function it was
- * inlined into: dwarf_getscopes_die gives the physical nesting.) */
-static bool enclosing_function(Dwarf_Die *die, Dwarf_Die *out)
+/* The first function DIE (inlined instance or subprogram) in scopes[from..ns)
+ * into *out, then free scopes; false if none. */
+static bool first_function(Dwarf_Die *scopes, int ns, int from, Dwarf_Die *out)
 {
-    Dwarf_Die *scopes = NULL;
-    int ns = dwarf_getscopes_die(die, &scopes);
     bool found = false;
-    for (int i = 1; i < ns && !found; i++) {
+    for (int i = from; i < ns && !found; i++) {
         int tag = dwarf_tag(&scopes[i]);
         if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram) {
             *out = scopes[i];
@@ -252,16 +248,17 @@ static bool innermost_function(Dwarf_Die *cudie, Dwarf_Addr pc, Dwarf_Die *out)
 {
     Dwarf_Die *scopes = NULL;
     int ns = dwarf_getscopes(cudie, pc, &scopes);
-    bool found = false;
-    for (int i = 0; i < ns && !found; i++) {
-        int tag = dwarf_tag(&scopes[i]);
-        if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram) {
-            *out = scopes[i];
-            found = true;
-        }
-    }
-    free(scopes);
-    return found;
+    return first_function(scopes, ns, 0, out);
+}
+
+/* The function DIE that contains `die` physically.  (dwarf_getscopes lists
+ * an inlined instance's abstract scopes after it, not the function it was
+ * inlined into: dwarf_getscopes_die gives the physical nesting.) */
+static bool enclosing_function(Dwarf_Die *die, Dwarf_Die *out)
+{
+    Dwarf_Die *scopes = NULL;
+    int ns = dwarf_getscopes_die(die, &scopes);
+    return first_function(scopes, ns, 1, out);
 }
 
 /* Frames from DWARF: the innermost function at addr, then each function it

@@ -24,7 +24,7 @@ typedef struct hpi_thread {
     int create_npcs;
     /* Written by the thread itself, read by its signal handlers (atomic). */
     _Atomic(const hp_labels_t *) labels;
-    /* Owned by cpuprof.c, under the registry lock. */
+    /* Owned by cpuprof.c, under its timer lock (taken inside the registry lock). */
     void *cpu_timer; /* timer_t, when has_cpu_timer */
     int has_cpu_timer;
     /* Registry lock. */

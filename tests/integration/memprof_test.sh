@@ -67,5 +67,17 @@ HOTPATH_MEMPROFILE="$tmp/exit.pb" "$prog" 1 "$tmp/x.pb" >/dev/null || bad "run w
 python3 "$here/pprof_values.py" "$tmp/exit.pb" >"$tmp/exit.values" && grep -q "^flat site_small 200000 " "$tmp/exit.values" \
   && ok || bad "HOTPATH_MEMPROFILE profile: $(head -3 "$tmp/exit.values" 2>/dev/null)"
 
+# SIGTERM: a process killed before exit still leaves its heap profile, and
+# dies of SIGTERM as it would have.
+HOTPATH_MEMPROFILE="$tmp/term.pb" "$prog" 1 "$tmp/y.pb" "$tmp/y.txt" wait >"$tmp/term.out" &
+pid=$!
+for _ in $(seq 100); do grep -q ready "$tmp/term.out" 2>/dev/null && break; sleep 0.1; done
+kill -TERM "$pid"
+wait "$pid"
+st=$?
+[[ $st == 143 ]] && ok || bad "killed by SIGTERM, exit status $st (want 143)"
+python3 "$here/pprof_values.py" "$tmp/term.pb" >"$tmp/term.values" && grep -q "^flat site_small 200000 " "$tmp/term.values" \
+  && ok || bad "no readable heap profile after SIGTERM: $(head -3 "$tmp/term.values" 2>/dev/null)"
+
 echo "$passes passed, $fails failed"
 [[ $fails -eq 0 && $passes -gt 0 ]]

@@ -1,6 +1,6 @@
 /* memprof_prog: known allocations at two call sites, for memprof_test.sh.
  *
- *   memprof_prog RATE OUT.pb [OUT.txt]
+ *   memprof_prog RATE OUT.pb [OUT.txt [wait]]
  *
  * Sets the heap sampling rate, then:
  *   site_small: 200000 objects of 100 bytes, all kept;
@@ -9,12 +9,14 @@
  *               always inlined into it (the profile must keep both frames).
  * Writes the heap profile (pprof) to OUT.pb, and the debug=1 text to
  * OUT.txt if given, and prints the true figures, which the script compares
- * with what `go tool pprof` reads:
+ * with what `go tool pprof` reads (with "wait", it then prints "ready" and
+ * waits to be killed, for the SIGTERM test):
  *   truth site_small alloc_objects alloc_space inuse_objects inuse_space
  */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "hotpath/prof.h"
@@ -74,6 +76,11 @@ int main(int argc, char **argv)
     printf("truth site_small %d %d %d %d\n", N_SMALL, N_SMALL * 100, N_SMALL, N_SMALL * 100);
     printf("truth site_mid %d %d %d %d\n", N_MID, N_MID * 1000, N_MID / 2, N_MID / 2 * 1000);
     printf("inline alloc_inline site_inlined %d %d\n", N_INLINE, N_INLINE * 64);
+    if (argc > 4 && strcmp(argv[4], "wait") == 0) {
+        printf("ready\n");
+        fflush(stdout);
+        for (;;) pause();
+    }
     /* Keep the objects reachable to the end. */
     return keep_small[N_SMALL - 1] == NULL || keep_mid[1] == NULL;
 }
