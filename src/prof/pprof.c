@@ -1,128 +1,137 @@
-/* pprof.c: profiles in pprof's format.  See pprof.h for the contract,
- * prof.h for the design and ../shared/spec/pprof-profile-format.md for the
- * format.
+/* pprof.c: the profile builder and writer, pprof's format (profile.proto,
+ * gzip-compressed) with protobuf-c and zlib.  See pprof.h for the contract,
+ * prof.h for the profiling design and
+ * ../shared/spec/pprof-profile-format.md for the format.
  *
- * Building: samples are kept in an array and merged through a hash index on
- * (stack, labels, synthetic name).  Stacks are stored as the addresses that
- * will be written: return addresses minus 1, exact PCs as they are.
+ * 1. Building.  Each sample is one malloc'd block (values, stack, labels and
+ *    their strings), kept in insertion order and in a chained hash table
+ *    keyed by (stack, labels, pseudo-function), so equal samples merge by
+ *    summing their values.  Return addresses are stored minus 1 at once (the
+ *    address then falls inside the call instruction); labels are sorted so
+ *    that their order does not split samples.
  *
- * Writing: every distinct address is symbolized once (hpi_symtab) into a
- * Location with one Line per frame, innermost first; functions are merged
- * on (name, file, start line); strings on their text.  The message is
- * assembled as protobuf-c structs, packed, gzip-compressed with zlib and
- * written.  All of it is allocated with malloc and freed before returning,
- * under hpi_prof_internal, so none of it lands in a heap profile.
+ * 2. Writing.  With hpi_prof_internal set (our own allocations stay out of
+ *    the heap profiles), a symbol table of the process is opened; each
+ *    distinct address becomes one Location (id = order of first use) with
+ *    one Line per frame, inlined callees first; each distinct (name, file,
+ *    start_line) one Function; each executable mapping one Mapping, with the
+ *    has_* flags the symbol table earned.  Strings are interned into the
+ *    string table ("" first).  All protobuf messages live in one arena freed
+ *    at the end.  The message is packed, gzipped (deflate, windowBits 31)
+ *    and written to the fd, retrying short writes and EINTR.
+ *
+ * 3. Errors.  Out of memory gives ENOMEM, never a crash: the void setters
+ *    remember the failure and hpi_pprof_write reports it.  If libdw cannot
+ *    open the process for another reason, the profile is still written, with
+ *    addresses and no mappings.  (A symbol lookup that runs out of memory
+ *    for a name's copy degrades instead: see symbolize.c.)
+ *
+ * A builder belongs to one thread at a time: nothing here locks.  The only
+ * global is hpi_prof_internal, which is per thread.
  */
 #define _GNU_SOURCE
 #include "prof/pprof.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
 
-#include "prof/profile.pb-c.h"
 #include "prof/prof.h"
+#include "prof/profile.pb-c.h"
 #include "prof/symbolize.h"
 
 __thread int hpi_prof_internal __attribute__((tls_model("initial-exec")));
 
-#define MAX_FRAMES 16 /* frames of one address: itself and its inlined callers */
+#define PP_MAX_FRAMES 64          /* deepest inline chain kept for one address */
+#define PP_ARENA_CHUNK (64 << 10) /* bytes per arena chunk, unless larger */
+#define PP_OUT_CHUNK (64 << 10)   /* gzip output buffer */
 
-typedef struct sample {
+/* ---- Building ---- */
+
+/* A label, copied into its sample's block. */
+typedef struct pp_label {
+    const char *key, *str, *unit; /* str NULL: numeric; unit may be NULL */
+    int64_t num;
+} pp_label_t;
+
+typedef struct pp_sample {
+    struct pp_sample *hnext; /* hash chain */
+    struct pp_sample *next;  /* insertion order */
     uint64_t hash;
-    uint64_t *addrs; /* leaf first, as written */
-    int naddrs;
-    char *synth;               /* synthetic frame's function name, or NULL */
-    hpi_pprof_label_t *labels; /* copies */
-    int nlabels;
-    int64_t *values;
-} sample_t;
+    const char *synthetic; /* the pseudo-function's name, or NULL */
+    int npcs, nlabels;
+    uint64_t *pcs;      /* adjusted addresses, leaf first */
+    pp_label_t *labels; /* sorted */
+    int64_t values[];   /* one per sample type */
+} pp_sample_t;
 
 struct hpi_pprof {
-    hpi_pprof_vtype_t *types, period_type;
     int ntypes;
-    char *default_type, *drop_frames;
-    int64_t period, time_nanos, duration_nanos;
+    hpi_pprof_vtype_t *types; /* strings owned */
+    char *default_type;       /* NULL: the last type */
+    hpi_pprof_vtype_t period_type;
+    int64_t period;
+    int64_t time_nanos, duration_nanos;
     char **comments;
     int ncomments;
-    sample_t *samples;
-    size_t nsamples, cap;
-    size_t *index; /* open addressing: sample number + 1, 0 empty */
-    size_t icap;
+    char *drop_frames;
+    bool oom; /* a setter ran out of memory: writing returns ENOMEM */
+    pp_sample_t **buckets;
+    size_t nbuckets, nsamples;
+    pp_sample_t *first, **tail;
 };
 
-/* ---- building ---- */
-
-static char *dup_or_null(const char *s)
+static char *pp_strdup(hpi_pprof_t *p, const char *s)
 {
-    return s != NULL ? strdup(s) : NULL;
-}
-
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-    return (h ^ v) * 0x100000001B3ULL + (h >> 29);
-}
-
-static uint64_t hash_str(uint64_t h, const char *s)
-{
-    for (; s != NULL && *s; s++)
-        h = mix(h, (unsigned char)*s);
-    return mix(h, 0xff);
+    if (s == NULL) return NULL;
+    char *c = strdup(s);
+    if (c == NULL) p->oom = true;
+    return c;
 }
 
 hpi_pprof_t *hpi_pprof_new(const hpi_pprof_vtype_t *types, int ntypes, const char *default_type)
 {
-    hpi_pprof_t *p = calloc(1, sizeof *p);
+    hpi_pprof_t *p = calloc(1, sizeof(*p));
     if (p == NULL) return NULL;
-    p->types = calloc((size_t)ntypes, sizeof *p->types);
-    if (p->types == NULL) {
-        free(p);
+    p->tail = &p->first;
+    p->nbuckets = 64;
+    p->buckets = calloc(p->nbuckets, sizeof(p->buckets[0]));
+    p->types = calloc(ntypes > 0 ? ntypes : 1, sizeof(p->types[0]));
+    p->ntypes = ntypes > 0 ? ntypes : 0;
+    for (int i = 0; p->types && i < p->ntypes; i++) {
+        p->types[i].type = pp_strdup(p, types[i].type);
+        p->types[i].unit = pp_strdup(p, types[i].unit);
+    }
+    p->default_type = pp_strdup(p, default_type);
+    if (p->buckets == NULL || p->types == NULL || p->oom) {
+        hpi_pprof_free(p);
         return NULL;
     }
-    p->ntypes = ntypes;
-    for (int i = 0; i < ntypes; i++) {
-        p->types[i].type = strdup(types[i].type);
-        p->types[i].unit = strdup(types[i].unit);
-    }
-    p->default_type = dup_or_null(default_type);
     return p;
-}
-
-static void free_sample(sample_t *s)
-{
-    free(s->addrs);
-    free(s->synth);
-    for (int i = 0; i < s->nlabels; i++) {
-        free((char *)s->labels[i].key);
-        free((char *)s->labels[i].str);
-        free((char *)s->labels[i].unit);
-    }
-    free(s->labels);
-    free(s->values);
 }
 
 void hpi_pprof_free(hpi_pprof_t *p)
 {
     if (p == NULL) return;
-    for (int i = 0; i < p->ntypes; i++) {
+    for (pp_sample_t *s = p->first, *n; s != NULL; s = n) {
+        n = s->next;
+        free(s);
+    }
+    for (int i = 0; p->types && i < p->ntypes; i++) {
         free((char *)p->types[i].type);
         free((char *)p->types[i].unit);
     }
-    free(p->types);
-    free((char *)p->period_type.type);
-    free((char *)p->period_type.unit);
-    free(p->default_type);
-    free(p->drop_frames);
     for (int i = 0; i < p->ncomments; i++)
         free(p->comments[i]);
     free(p->comments);
-    for (size_t i = 0; i < p->nsamples; i++)
-        free_sample(&p->samples[i]);
-    free(p->samples);
-    free(p->index);
+    free(p->types);
+    free(p->buckets);
+    free(p->default_type);
+    free((char *)p->period_type.type);
+    free((char *)p->period_type.unit);
+    free(p->drop_frames);
     free(p);
 }
 
@@ -130,8 +139,8 @@ void hpi_pprof_set_period(hpi_pprof_t *p, hpi_pprof_vtype_t type, int64_t period
 {
     free((char *)p->period_type.type);
     free((char *)p->period_type.unit);
-    p->period_type.type = dup_or_null(type.type);
-    p->period_type.unit = dup_or_null(type.unit);
+    p->period_type.type = pp_strdup(p, type.type);
+    p->period_type.unit = pp_strdup(p, type.unit);
     p->period = period;
 }
 
@@ -143,542 +152,641 @@ void hpi_pprof_set_time(hpi_pprof_t *p, int64_t time_nanos, int64_t duration_nan
 
 void hpi_pprof_add_comment(hpi_pprof_t *p, const char *text)
 {
-    char **c = realloc(p->comments, (size_t)(p->ncomments + 1) * sizeof *c);
-    if (c == NULL) return;
+    char **c = realloc(p->comments, (p->ncomments + 1) * sizeof(*c));
+    if (c == NULL) {
+        p->oom = true;
+        return;
+    }
     p->comments = c;
-    c[p->ncomments] = strdup(text);
-    if (c[p->ncomments] != NULL) p->ncomments++;
+    char *t = pp_strdup(p, text ? text : "");
+    if (t != NULL) p->comments[p->ncomments++] = t;
 }
 
 void hpi_pprof_set_drop_frames(hpi_pprof_t *p, const char *regexp)
 {
     free(p->drop_frames);
-    p->drop_frames = dup_or_null(regexp);
+    p->drop_frames = pp_strdup(p, regexp);
 }
 
-static bool labels_equal(const hpi_pprof_label_t *a, const hpi_pprof_label_t *b, int n)
+/* FNV-1a over n bytes, continuing from h. */
+static uint64_t pp_hash(uint64_t h, const void *data, size_t n)
 {
-    for (int i = 0; i < n; i++) {
-        if (strcmp(a[i].key, b[i].key) != 0 || a[i].num != b[i].num) return false;
-        if ((a[i].str == NULL) != (b[i].str == NULL) || (a[i].unit == NULL) != (b[i].unit == NULL))
-            return false;
-        if (a[i].str != NULL && strcmp(a[i].str, b[i].str) != 0) return false;
-        if (a[i].unit != NULL && strcmp(a[i].unit, b[i].unit) != 0) return false;
-    }
-    return true;
+    const unsigned char *b = data;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
 }
 
-static bool sample_equal(const sample_t *a, const sample_t *b)
+#define PP_HASH_SEED 0xcbf29ce484222325ull
+
+static uint64_t pp_hash_str(uint64_t h, const char *s)
 {
-    return a->hash == b->hash && a->naddrs == b->naddrs && a->nlabels == b->nlabels &&
-           memcmp(a->addrs, b->addrs, (size_t)a->naddrs * sizeof a->addrs[0]) == 0 &&
-           (a->synth == NULL) == (b->synth == NULL) &&
-           (a->synth == NULL || strcmp(a->synth, b->synth) == 0) &&
-           labels_equal(a->labels, b->labels, a->nlabels);
+    return s ? pp_hash(h, s, strlen(s) + 1) : pp_hash(h, "\xff", 1);
 }
 
-static bool index_grow(hpi_pprof_t *p)
+static int pp_strcmp_null(const char *a, const char *b)
 {
-    size_t cap = p->icap ? p->icap * 2 : 256;
-    size_t *idx = calloc(cap, sizeof *idx);
-    if (idx == NULL) return false;
-    for (size_t i = 0; i < p->nsamples; i++) {
-        size_t j = p->samples[i].hash & (cap - 1);
-        while (idx[j] != 0)
-            j = (j + 1) & (cap - 1);
-        idx[j] = i + 1;
-    }
-    free(p->index);
-    p->index = idx;
-    p->icap = cap;
-    return true;
+    if (a == NULL || b == NULL) return (a != NULL) - (b != NULL);
+    return strcmp(a, b);
 }
 
-/* Merge s into an equal sample, or take it as a new one (owning its
- * memory).  0 or ENOMEM. */
-static int add_sample(hpi_pprof_t *p, sample_t *s)
+static int pp_label_cmp(const pp_label_t *a, const pp_label_t *b)
 {
-    if (2 * (p->nsamples + 1) > p->icap && !index_grow(p)) return ENOMEM;
-    size_t j = s->hash & (p->icap - 1);
-    for (; p->index[j] != 0; j = (j + 1) & (p->icap - 1)) {
-        sample_t *o = &p->samples[p->index[j] - 1];
-        if (!sample_equal(o, s)) continue;
-        for (int k = 0; k < p->ntypes; k++)
-            o->values[k] += s->values[k];
-        free_sample(s);
-        return 0;
-    }
-    if (p->nsamples == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 64;
-        sample_t *ns = realloc(p->samples, cap * sizeof *ns);
-        if (ns == NULL) return ENOMEM;
-        p->samples = ns;
-        p->cap = cap;
-    }
-    p->samples[p->nsamples++] = *s;
-    p->index[j] = p->nsamples;
-    return 0;
+    int c = strcmp(a->key, b->key);
+    if (c == 0) c = pp_strcmp_null(a->str, b->str);
+    if (c == 0) c = (a->num > b->num) - (a->num < b->num);
+    if (c == 0) c = pp_strcmp_null(a->unit, b->unit);
+    return c;
 }
 
-static int fill_sample(hpi_pprof_t *p, sample_t *s, const int64_t *values,
-                       const hpi_pprof_label_t *labels, int nlabels)
+/* The bytes a sample's block needs. */
+static size_t pp_sample_size(int ntypes, int npcs, const char *synthetic,
+                             const hpi_pprof_label_t *labels, int nlabels)
 {
-    s->values = malloc((size_t)p->ntypes * sizeof *s->values);
-    s->labels = nlabels > 0 ? calloc((size_t)nlabels, sizeof *s->labels) : NULL;
-    if (s->values == NULL || (nlabels > 0 && s->labels == NULL)) return ENOMEM;
-    memcpy(s->values, values, (size_t)p->ntypes * sizeof *values);
+    size_t n = sizeof(pp_sample_t) + ntypes * sizeof(int64_t) + npcs * sizeof(uint64_t) +
+               nlabels * sizeof(pp_label_t);
+    if (synthetic) n += strlen(synthetic) + 1;
     for (int i = 0; i < nlabels; i++) {
-        hpi_pprof_label_t *l = &s->labels[i];
-        l->key = strdup(labels[i].key);
-        l->str = dup_or_null(labels[i].str);
-        l->unit = dup_or_null(labels[i].unit);
-        l->num = labels[i].num;
-        s->nlabels = i + 1;
-        if (l->key == NULL) return ENOMEM;
-        s->hash = hash_str(hash_str(mix(s->hash, (uint64_t)l->num), l->key), l->str);
+        n += strlen(labels[i].key ? labels[i].key : "") + 1;
+        if (labels[i].str) n += strlen(labels[i].str) + 1;
+        if (labels[i].unit) n += strlen(labels[i].unit) + 1;
     }
-    return 0;
+    return n;
+}
+
+/* Copy s to *cursor, advancing it; NULL stays NULL. */
+static const char *pp_place_str(char **cursor, const char *s)
+{
+    if (s == NULL) return NULL;
+    size_t n = strlen(s) + 1;
+    char *d = memcpy(*cursor, s, n);
+    *cursor += n;
+    return d;
+}
+
+/* Copy and sort the labels into s (insertion sort: label lists are short). */
+static void pp_place_labels(pp_sample_t *s, char **cursor, const hpi_pprof_label_t *labels)
+{
+    for (int i = 0; i < s->nlabels; i++) {
+        pp_label_t l = {pp_place_str(cursor, labels[i].key ? labels[i].key : ""),
+                        pp_place_str(cursor, labels[i].str), NULL, 0};
+        if (l.str == NULL) {
+            l.num = labels[i].num;
+            l.unit = pp_place_str(cursor, labels[i].unit);
+        }
+        int j = i;
+        for (; j > 0 && pp_label_cmp(&s->labels[j - 1], &l) > 0; j--)
+            s->labels[j] = s->labels[j - 1];
+        s->labels[j] = l;
+    }
+}
+
+static uint64_t pp_sample_hash(const pp_sample_t *s)
+{
+    uint64_t h = pp_hash(PP_HASH_SEED, s->pcs, s->npcs * sizeof(s->pcs[0]));
+    h = pp_hash_str(h, s->synthetic);
+    for (int i = 0; i < s->nlabels; i++) {
+        h = pp_hash_str(pp_hash_str(h, s->labels[i].key), s->labels[i].str);
+        h = pp_hash_str(pp_hash(h, &s->labels[i].num, sizeof(int64_t)), s->labels[i].unit);
+    }
+    return h;
+}
+
+/* A new sample block (not yet in the table), or NULL. */
+static pp_sample_t *pp_sample_make(hpi_pprof_t *p, const uintptr_t *pcs, int npcs, bool exact_leaf,
+                                   const char *synthetic, const int64_t *values,
+                                   const hpi_pprof_label_t *labels, int nlabels)
+{
+    pp_sample_t *s = malloc(pp_sample_size(p->ntypes, npcs, synthetic, labels, nlabels));
+    if (s == NULL) return NULL;
+    memset(s, 0, sizeof(*s));
+    s->npcs = npcs;
+    s->nlabels = nlabels;
+    memcpy(s->values, values, p->ntypes * sizeof(int64_t));
+    s->pcs = (uint64_t *)(s->values + p->ntypes);
+    for (int i = 0; i < npcs; i++) /* return addresses into the call instruction */
+        s->pcs[i] = pcs[i] - ((i > 0 || !exact_leaf) && pcs[i] != 0);
+    s->labels = (pp_label_t *)(s->pcs + npcs);
+    char *cursor = (char *)(s->labels + nlabels);
+    s->synthetic = pp_place_str(&cursor, synthetic);
+    pp_place_labels(s, &cursor, labels);
+    s->hash = pp_sample_hash(s);
+    return s;
+}
+
+static bool pp_sample_equal(const pp_sample_t *a, const pp_sample_t *b)
+{
+    if (a->hash != b->hash || a->npcs != b->npcs || a->nlabels != b->nlabels) return false;
+    if (pp_strcmp_null(a->synthetic, b->synthetic) != 0) return false;
+    if (memcmp(a->pcs, b->pcs, a->npcs * sizeof(a->pcs[0])) != 0) return false;
+    for (int i = 0; i < a->nlabels; i++)
+        if (pp_label_cmp(&a->labels[i], &b->labels[i]) != 0) return false;
+    return true;
+}
+
+/* Double the hash table when it is full; on failure keep the old one
+ * (longer chains, same results). */
+static void pp_maybe_grow(hpi_pprof_t *p)
+{
+    if (p->nsamples < p->nbuckets) return;
+    size_t n = p->nbuckets * 2;
+    pp_sample_t **b = calloc(n, sizeof(*b));
+    if (b == NULL) return;
+    for (pp_sample_t *s = p->first; s != NULL; s = s->next) {
+        s->hnext = b[s->hash & (n - 1)];
+        b[s->hash & (n - 1)] = s;
+    }
+    free(p->buckets);
+    p->buckets = b;
+    p->nbuckets = n;
+}
+
+/* Merge s into an equal sample (freeing s), or insert it. */
+static void pp_insert(hpi_pprof_t *p, pp_sample_t *s)
+{
+    pp_sample_t **head = &p->buckets[s->hash & (p->nbuckets - 1)];
+    for (pp_sample_t *o = *head; o != NULL; o = o->hnext) {
+        if (!pp_sample_equal(o, s)) continue;
+        for (int i = 0; i < p->ntypes; i++)
+            o->values[i] += s->values[i];
+        free(s);
+        return;
+    }
+    s->hnext = *head;
+    *head = s;
+    *p->tail = s;
+    p->tail = &s->next;
+    p->nsamples++;
+    pp_maybe_grow(p);
 }
 
 int hpi_pprof_add(hpi_pprof_t *p, const uintptr_t *pcs, int npcs, bool exact_leaf,
                   const int64_t *values, const hpi_pprof_label_t *labels, int nlabels)
 {
-    sample_t s = {0};
-    s.addrs = malloc((size_t)(npcs > 0 ? npcs : 1) * sizeof *s.addrs);
-    if (s.addrs == NULL) return ENOMEM;
-    s.naddrs = npcs;
-    s.hash = 0x9E3779B97F4A7C15ULL;
-    for (int i = 0; i < npcs; i++) {
-        s.addrs[i] = (i == 0 && exact_leaf) ? pcs[i] : pcs[i] - 1;
-        s.hash = mix(s.hash, s.addrs[i]);
-    }
-    int err = fill_sample(p, &s, values, labels, nlabels);
-    if (err == 0) err = add_sample(p, &s);
-    if (err != 0) free_sample(&s);
-    return err;
+    if (npcs < 0) npcs = 0;
+    if (nlabels < 0) nlabels = 0;
+    pp_sample_t *s = pp_sample_make(p, pcs, npcs, exact_leaf, NULL, values, labels, nlabels);
+    if (s == NULL) return ENOMEM;
+    pp_insert(p, s);
+    return 0;
 }
 
 int hpi_pprof_add_synthetic(hpi_pprof_t *p, const char *func, const int64_t *values,
                             const hpi_pprof_label_t *labels, int nlabels)
 {
-    sample_t s = {0};
-    s.synth = strdup(func);
-    if (s.synth == NULL) return ENOMEM;
-    s.hash = hash_str(0x51, func);
-    int err = fill_sample(p, &s, values, labels, nlabels);
-    if (err == 0) err = add_sample(p, &s);
-    if (err != 0) free_sample(&s);
-    return err;
+    if (nlabels < 0) nlabels = 0;
+    pp_sample_t *s = pp_sample_make(p, NULL, 0, false, func ? func : "", values, labels, nlabels);
+    if (s == NULL) return ENOMEM;
+    pp_insert(p, s);
+    return 0;
 }
 
-/* ---- writing ---- */
+/* ---- Writing: an arena, a string table and a key map ---- */
 
-typedef Perftools__Profiles__Location pb_location_t;
-typedef Perftools__Profiles__Function pb_function_t;
+typedef struct pp_chunk {
+    struct pp_chunk *next;
+    _Alignas(16) char data[];
+} pp_chunk_t;
 
-/* Memory for the message's parts, freed in one go. */
-typedef struct block {
-    struct block *next;
+typedef struct pp_arena {
+    pp_chunk_t *head;
     size_t used, cap;
-    _Alignas(16) unsigned char data[];
-} block_t;
+} pp_arena_t;
 
-/* A map from a 64-bit key to a nonzero value, open addressing. */
-typedef struct u64map {
-    uint64_t *keys, *vals; /* vals[i] == 0: empty */
-    size_t cap, n;
-} u64map_t;
+/* n zeroed bytes aligned to 16, or NULL. */
+static void *pp_alloc(pp_arena_t *a, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    if (a->head == NULL || a->cap - a->used < n) {
+        size_t cap = n > PP_ARENA_CHUNK ? n : PP_ARENA_CHUNK;
+        pp_chunk_t *c = malloc(sizeof(*c) + cap);
+        if (c == NULL) return NULL;
+        c->next = a->head;
+        a->head = c;
+        a->used = 0;
+        a->cap = cap;
+    }
+    void *r = a->head->data + a->used;
+    a->used += n;
+    return memset(r, 0, n);
+}
 
-typedef struct enc {
-    hpi_pprof_t *p;
-    hpi_symtab_t *t;
-    block_t *blocks;
-    int oom;
-    char **strs; /* string table */
-    size_t nstrs, strcap;
-    u64map_t str_ids;   /* hash of text -> id + 1 (chained by probing on equal hashes) */
-    u64map_t addr_loc;  /* address -> location index + 1 */
-    u64map_t synth_loc; /* string id of a synthetic name -> location index + 1 */
-    u64map_t func_ids;  /* hash of (name, file, start) -> function index + 1 */
-    pb_location_t **locs;
-    size_t nlocs, loccap;
-    pb_function_t **funcs;
-    size_t nfuncs, funccap;
+static void pp_arena_free(pp_arena_t *a)
+{
+    for (pp_chunk_t *c = a->head, *n; c != NULL; c = n) {
+        n = c->next;
+        free(c);
+    }
+}
+
+/* The string table: strs[i] is string i; slots is an open-addressing index
+ * (value i + 1, 0 empty) at most half full. */
+typedef struct pp_strtab {
+    char **strs; /* not owned: they live until the write ends */
+    size_t n, cap;
+    uint32_t *slots;
+    size_t nslots;
+} pp_strtab_t;
+
+static int pp_strtab_grow(pp_strtab_t *t)
+{
+    size_t n = t->nslots ? 2 * t->nslots : 256;
+    uint32_t *slots = calloc(n, sizeof(*slots));
+    if (slots == NULL) return ENOMEM;
+    for (size_t i = 0; i < t->n; i++) {
+        size_t j = pp_hash_str(PP_HASH_SEED, t->strs[i]) & (n - 1);
+        while (slots[j] != 0)
+            j = (j + 1) & (n - 1);
+        slots[j] = (uint32_t)(i + 1);
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->nslots = n;
+    return 0;
+}
+
+/* The index of s in the table, added if new; -1 when out of memory. */
+static int64_t pp_intern(pp_strtab_t *t, const char *s)
+{
+    if (s == NULL) s = "";
+    if (2 * (t->n + 1) > t->nslots && pp_strtab_grow(t) != 0) return -1;
+    size_t j = pp_hash_str(PP_HASH_SEED, s) & (t->nslots - 1);
+    for (; t->slots[j] != 0; j = (j + 1) & (t->nslots - 1))
+        if (strcmp(t->strs[t->slots[j] - 1], s) == 0) return t->slots[j] - 1;
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 256;
+        char **strs = realloc(t->strs, cap * sizeof(*strs));
+        if (strs == NULL) return -1;
+        t->strs = strs;
+        t->cap = cap;
+    }
+    t->strs[t->n] = (char *)s;
+    t->slots[j] = (uint32_t)(t->n + 1);
+    return (int64_t)t->n++;
+}
+
+/* A map from three-word keys to (id, object): ids are 1, 2, ... in order
+ * of insertion; open addressing, at most half full. */
+typedef struct pp_kv {
+    uint64_t k[3];
+    uint64_t id; /* 0: empty slot */
+    void *obj;
+} pp_kv_t;
+
+typedef struct pp_keymap {
+    pp_kv_t *slots;
+    size_t nslots, n;
+} pp_keymap_t;
+
+static size_t pp_key_slot(const pp_kv_t *slots, size_t nslots, const uint64_t k[3])
+{
+    size_t j = pp_hash(PP_HASH_SEED, k, 3 * sizeof(uint64_t)) & (nslots - 1);
+    while (slots[j].id != 0 && memcmp(slots[j].k, k, 3 * sizeof(uint64_t)) != 0)
+        j = (j + 1) & (nslots - 1);
+    return j;
+}
+
+static int pp_keymap_grow(pp_keymap_t *m)
+{
+    size_t n = m->nslots ? 2 * m->nslots : 256;
+    pp_kv_t *slots = calloc(n, sizeof(*slots));
+    if (slots == NULL) return ENOMEM;
+    for (size_t i = 0; i < m->nslots; i++)
+        if (m->slots[i].id != 0) slots[pp_key_slot(slots, n, m->slots[i].k)] = m->slots[i];
+    free(m->slots);
+    m->slots = slots;
+    m->nslots = n;
+    return 0;
+}
+
+/* The entry for k: found (id != 0) or empty, ready to be filled with the
+ * next id by pp_keymap_fill; NULL when out of memory. */
+static pp_kv_t *pp_keymap_find(pp_keymap_t *m, const uint64_t k[3])
+{
+    if (2 * (m->n + 1) > m->nslots && pp_keymap_grow(m) != 0) return NULL;
+    return &m->slots[pp_key_slot(m->slots, m->nslots, k)];
+}
+
+static void pp_keymap_fill(pp_keymap_t *m, pp_kv_t *e, const uint64_t k[3], void *obj)
+{
+    memcpy(e->k, k, sizeof(e->k));
+    e->id = ++m->n;
+    e->obj = obj;
+}
+
+/* The objects in id order, as an arena array; NULL when out of memory. */
+static void **pp_keymap_list(pp_keymap_t *m, pp_arena_t *a)
+{
+    void **list = pp_alloc(a, (m->n ? m->n : 1) * sizeof(*list));
+    if (list == NULL) return NULL;
+    for (size_t i = 0; i < m->nslots; i++)
+        if (m->slots[i].id != 0) list[m->slots[i].id - 1] = m->slots[i].obj;
+    return list;
+}
+
+/* ---- Writing: the messages ---- */
+
+typedef struct pp_enc {
+    const hpi_pprof_t *p;
+    hpi_symtab_t *st; /* NULL: no symbols, no mappings */
     const hpi_mapping_t *maps;
     int nmaps;
-} enc_t;
+    pp_arena_t arena;
+    pp_strtab_t strs;
+    pp_keymap_t funcs, locs;
+    Perftools__Profiles__Profile msg;
+} pp_enc_t;
 
-static void *enc_alloc(enc_t *e, size_t size)
+/* Intern s into *out; false when out of memory. */
+static bool pp_str(pp_enc_t *e, const char *s, int64_t *out)
 {
-    size = (size + 15) & ~(size_t)15;
-    block_t *b = e->blocks;
-    if (b == NULL || b->cap - b->used < size) {
-        size_t cap = size > 65536 ? size : 65536;
-        b = malloc(sizeof *b + cap);
-        if (b == NULL) {
-            e->oom = 1;
-            return NULL;
-        }
-        b->cap = cap;
-        b->used = 0;
-        b->next = e->blocks;
-        e->blocks = b;
-    }
-    void *r = b->data + b->used;
-    b->used += size;
-    memset(r, 0, size);
-    return r;
+    int64_t i = pp_intern(&e->strs, s);
+    if (i >= 0) *out = i;
+    return i >= 0;
 }
 
-static bool grow_array(enc_t *e, void **arr, size_t *cap, size_t n, size_t elem)
+static Perftools__Profiles__ValueType *pp_value_type(pp_enc_t *e, hpi_pprof_vtype_t t)
 {
-    if (n < *cap) return true;
-    size_t ncap = *cap ? *cap * 2 : 64;
-    void *a = realloc(*arr, ncap * elem);
-    if (a == NULL) {
-        e->oom = 1;
-        return false;
-    }
-    *arr = a;
-    *cap = ncap;
-    return true;
-}
-
-static bool map_grow(u64map_t *m)
-{
-    size_t cap = m->cap ? m->cap * 2 : 256;
-    uint64_t *k = calloc(cap, sizeof *k), *v = calloc(cap, sizeof *v);
-    if (k == NULL || v == NULL) {
-        free(k);
-        free(v);
-        return false;
-    }
-    for (size_t i = 0; i < m->cap; i++) {
-        if (m->vals[i] == 0) continue;
-        size_t j = mix(0, m->keys[i]) & (cap - 1);
-        while (v[j] != 0)
-            j = (j + 1) & (cap - 1);
-        k[j] = m->keys[i];
-        v[j] = m->vals[i];
-    }
-    free(m->keys);
-    free(m->vals);
-    m->keys = k;
-    m->vals = v;
-    m->cap = cap;
-    return true;
-}
-
-/* The value of key, or 0. */
-static uint64_t map_find(const u64map_t *m, uint64_t key)
-{
-    if (m->cap == 0) return 0;
-    size_t j = mix(0, key) & (m->cap - 1);
-    for (; m->vals[j] != 0; j = (j + 1) & (m->cap - 1))
-        if (m->keys[j] == key) return m->vals[j];
-    return 0;
-}
-
-static bool map_put(enc_t *e, u64map_t *m, uint64_t key, uint64_t val)
-{
-    if (2 * (m->n + 1) > m->cap && !map_grow(m)) return e->oom = 1, false;
-    size_t j = mix(0, key) & (m->cap - 1);
-    while (m->vals[j] != 0)
-        j = (j + 1) & (m->cap - 1);
-    m->keys[j] = key;
-    m->vals[j] = val;
-    m->n++;
-    return true;
-}
-
-static void map_free(u64map_t *m)
-{
-    free(m->keys);
-    free(m->vals);
-}
-
-/* The string table index of s (added if new); "" is 0. */
-static int64_t str_id(enc_t *e, const char *s)
-{
-    if (s == NULL || *s == '\0') return 0;
-    uint64_t h = hash_str(0, s);
-    if (e->str_ids.cap > 0) {
-        size_t j = mix(0, h) & (e->str_ids.cap - 1);
-        for (; e->str_ids.vals[j] != 0; j = (j + 1) & (e->str_ids.cap - 1))
-            if (e->str_ids.keys[j] == h && strcmp(e->strs[e->str_ids.vals[j] - 1], s) == 0)
-                return (int64_t)e->str_ids.vals[j] - 1;
-    }
-    if (!grow_array(e, (void **)&e->strs, &e->strcap, e->nstrs, sizeof *e->strs)) return 0;
-    char *copy = enc_alloc(e, strlen(s) + 1);
-    if (copy == NULL) return 0;
-    strcpy(copy, s);
-    e->strs[e->nstrs++] = copy;
-    map_put(e, &e->str_ids, h, e->nstrs);
-    return (int64_t)e->nstrs - 1;
-}
-
-static uint64_t func_id(enc_t *e, const char *name, const char *file, int64_t start)
-{
-    int64_t n = str_id(e, name), f = str_id(e, file);
-    uint64_t h = mix(mix(mix(0, (uint64_t)n), (uint64_t)f), (uint64_t)start);
-    if (e->func_ids.cap > 0) {
-        size_t j = mix(0, h) & (e->func_ids.cap - 1);
-        for (; e->func_ids.vals[j] != 0; j = (j + 1) & (e->func_ids.cap - 1)) {
-            pb_function_t *fn = e->funcs[e->func_ids.vals[j] - 1];
-            if (e->func_ids.keys[j] == h && fn->name == n && fn->filename == f &&
-                fn->start_line == start)
-                return fn->id;
-        }
-    }
-    if (!grow_array(e, (void **)&e->funcs, &e->funccap, e->nfuncs, sizeof *e->funcs)) return 0;
-    pb_function_t *fn = enc_alloc(e, sizeof *fn);
-    if (fn == NULL) return 0;
-    perftools__profiles__function__init(fn);
-    fn->id = e->nfuncs + 1;
-    fn->name = fn->system_name = n;
-    fn->filename = f;
-    fn->start_line = start;
-    e->funcs[e->nfuncs++] = fn;
-    map_put(e, &e->func_ids, h, e->nfuncs);
-    return fn->id;
-}
-
-static pb_location_t *new_location(enc_t *e, int nlines)
-{
-    if (!grow_array(e, (void **)&e->locs, &e->loccap, e->nlocs, sizeof *e->locs)) return NULL;
-    pb_location_t *l = enc_alloc(e, sizeof *l);
-    Perftools__Profiles__Line *lines = enc_alloc(e, (size_t)nlines * sizeof *lines);
-    Perftools__Profiles__Line **lp = enc_alloc(e, (size_t)nlines * sizeof *lp);
-    if (l == NULL || lines == NULL || lp == NULL) return NULL;
-    perftools__profiles__location__init(l);
-    for (int i = 0; i < nlines; i++) {
-        perftools__profiles__line__init(&lines[i]);
-        lp[i] = &lines[i];
-    }
-    l->line = lp;
-    l->n_line = (size_t)nlines;
-    l->id = e->nlocs + 1;
-    e->locs[e->nlocs++] = l;
-    return l;
-}
-
-static uint64_t mapping_id(enc_t *e, uint64_t addr)
-{
-    for (int i = 0; i < e->nmaps; i++)
-        if (addr >= e->maps[i].start && addr < e->maps[i].limit) return (uint64_t)i + 1;
-    return 0;
-}
-
-/* The location of an address, symbolized when first seen. */
-static uint64_t location_of(enc_t *e, uint64_t addr)
-{
-    uint64_t v = map_find(&e->addr_loc, addr);
-    if (v != 0) return v;
-    hpi_frame_t fr[MAX_FRAMES];
-    int n = 0;
-    if (e->t != NULL) n = hpi_symtab_lookup(e->t, addr, fr, MAX_FRAMES);
-    char hex[24];
-    if (n == 0) {
-        snprintf(hex, sizeof hex, "0x%llx", (unsigned long long)addr);
-        fr[0] = (hpi_frame_t){hex, "", 0, 0};
-        n = 1;
-    }
-    pb_location_t *l = new_location(e, n);
-    if (l == NULL) return 0;
-    l->address = addr;
-    l->mapping_id = mapping_id(e, addr);
-    for (int i = 0; i < n; i++) {
-        l->line[i]->function_id = func_id(e, fr[i].func, fr[i].file, fr[i].start_line);
-        l->line[i]->line = fr[i].line;
-    }
-    map_put(e, &e->addr_loc, addr, l->id);
-    return l->id;
-}
-
-static uint64_t synthetic_location(enc_t *e, const char *name)
-{
-    uint64_t key = (uint64_t)str_id(e, name);
-    uint64_t v = map_find(&e->synth_loc, key);
-    if (v != 0) return v;
-    pb_location_t *l = new_location(e, 1);
-    if (l == NULL) return 0;
-    l->line[0]->function_id = func_id(e, name, "", 0);
-    map_put(e, &e->synth_loc, key, l->id);
-    return l->id;
-}
-
-static Perftools__Profiles__ValueType *value_type(enc_t *e, hpi_pprof_vtype_t vt)
-{
-    Perftools__Profiles__ValueType *v = enc_alloc(e, sizeof *v);
+    Perftools__Profiles__ValueType *v = pp_alloc(&e->arena, sizeof(*v));
     if (v == NULL) return NULL;
     perftools__profiles__value_type__init(v);
-    v->type = str_id(e, vt.type);
-    v->unit = str_id(e, vt.unit);
+    if (!pp_str(e, t.type, &v->type) || !pp_str(e, t.unit, &v->unit)) return NULL;
     return v;
 }
 
-static Perftools__Profiles__Sample *encode_sample(enc_t *e, const sample_t *s)
+/* Sample types, period, time, comments, drop_frames, default type. */
+static int pp_enc_header(pp_enc_t *e)
 {
-    Perftools__Profiles__Sample *ps = enc_alloc(e, sizeof *ps);
-    size_t nloc = s->synth != NULL ? 1 : (size_t)s->naddrs;
-    uint64_t *ids = enc_alloc(e, (nloc ? nloc : 1) * sizeof *ids);
-    Perftools__Profiles__Label *labs = enc_alloc(e, (size_t)s->nlabels * sizeof *labs + 1);
-    Perftools__Profiles__Label **lp = enc_alloc(e, (size_t)s->nlabels * sizeof *lp + 1);
-    if (ps == NULL || ids == NULL || labs == NULL || lp == NULL) return NULL;
-    perftools__profiles__sample__init(ps);
-    if (s->synth != NULL)
-        ids[0] = synthetic_location(e, s->synth);
-    else
-        for (size_t i = 0; i < nloc; i++)
-            ids[i] = location_of(e, s->addrs[i]);
-    ps->location_id = ids;
-    ps->n_location_id = nloc;
-    ps->value = s->values;
-    ps->n_value = (size_t)e->p->ntypes;
-    for (int i = 0; i < s->nlabels; i++) {
-        perftools__profiles__label__init(&labs[i]);
-        labs[i].key = str_id(e, s->labels[i].key);
-        if (s->labels[i].str != NULL) {
-            labs[i].str = str_id(e, s->labels[i].str);
-        } else {
-            labs[i].num = s->labels[i].num;
-            labs[i].num_unit = str_id(e, s->labels[i].unit);
-        }
-        lp[i] = &labs[i];
+    const hpi_pprof_t *p = e->p;
+    Perftools__Profiles__Profile *m = &e->msg;
+    m->sample_type = pp_alloc(&e->arena, (p->ntypes + 1) * sizeof(*m->sample_type));
+    if (m->sample_type == NULL) return ENOMEM;
+    for (int i = 0; i < p->ntypes; i++)
+        if ((m->sample_type[i] = pp_value_type(e, p->types[i])) == NULL) return ENOMEM;
+    m->n_sample_type = p->ntypes;
+    if (p->period_type.type != NULL || p->period_type.unit != NULL) {
+        if ((m->period_type = pp_value_type(e, p->period_type)) == NULL) return ENOMEM;
     }
-    ps->label = lp;
-    ps->n_label = (size_t)s->nlabels;
-    return ps;
+    m->period = p->period;
+    m->time_nanos = p->time_nanos;
+    m->duration_nanos = p->duration_nanos;
+    m->comment = pp_alloc(&e->arena, (p->ncomments + 1) * sizeof(int64_t));
+    if (m->comment == NULL) return ENOMEM;
+    for (int i = 0; i < p->ncomments; i++)
+        if (!pp_str(e, p->comments[i], &m->comment[i])) return ENOMEM;
+    m->n_comment = p->ncomments;
+    if (p->drop_frames && !pp_str(e, p->drop_frames, &m->drop_frames)) return ENOMEM;
+    if (p->default_type && !pp_str(e, p->default_type, &m->default_sample_type)) return ENOMEM;
+    return 0;
 }
 
-static Perftools__Profiles__Mapping **encode_mappings(enc_t *e)
+/* The id of the Function (name, file, start_line), made if new; 0 when out
+ * of memory. */
+static uint64_t pp_function(pp_enc_t *e, const char *name, const char *file, int64_t start)
 {
-    int n;
-    const hpi_mapping_t *maps = e->t != NULL ? hpi_symtab_mappings(e->t, &n) : NULL;
-    if (maps == NULL) n = 0;
-    Perftools__Profiles__Mapping **mp = enc_alloc(e, (size_t)n * sizeof *mp + 1);
-    for (int i = 0; mp != NULL && i < n; i++) {
-        Perftools__Profiles__Mapping *m = enc_alloc(e, sizeof *m);
-        if (m == NULL) return NULL;
-        perftools__profiles__mapping__init(m);
-        m->id = (uint64_t)i + 1;
-        m->memory_start = maps[i].start;
-        m->memory_limit = maps[i].limit;
-        m->file_offset = maps[i].offset;
-        m->filename = str_id(e, maps[i].file);
-        m->build_id = str_id(e, maps[i].build_id);
-        m->has_functions = maps[i].has_functions;
-        m->has_filenames = maps[i].has_filenames;
-        m->has_line_numbers = maps[i].has_line_numbers;
-        m->has_inline_frames = maps[i].has_line_numbers; /* scopes were read */
-        mp[i] = m;
-    }
-    e->nmaps = n;
-    return mp;
+    int64_t ni, fi;
+    if (!pp_str(e, name, &ni) || !pp_str(e, file, &fi)) return 0;
+    uint64_t k[3] = {(uint64_t)ni, (uint64_t)fi, (uint64_t)start};
+    pp_kv_t *kv = pp_keymap_find(&e->funcs, k);
+    if (kv == NULL) return 0;
+    if (kv->id != 0) return kv->id;
+    Perftools__Profiles__Function *f = pp_alloc(&e->arena, sizeof(*f));
+    if (f == NULL) return 0;
+    perftools__profiles__function__init(f);
+    f->name = f->system_name = ni;
+    f->filename = fi;
+    f->start_line = start;
+    pp_keymap_fill(&e->funcs, kv, k, f);
+    f->id = kv->id;
+    return f->id;
 }
 
-/* Assemble the message; NULL when out of memory. */
-static Perftools__Profiles__Profile *encode(enc_t *e, Perftools__Profiles__Profile *pr)
+/* Give loc one Line per frame.  0 or ENOMEM. */
+static int pp_lines(pp_enc_t *e, Perftools__Profiles__Location *loc, const hpi_frame_t *frames,
+                    int n)
 {
-    hpi_pprof_t *p = e->p;
-    if (!grow_array(e, (void **)&e->strs, &e->strcap, 0, sizeof *e->strs)) return NULL;
-    e->strs[e->nstrs++] = ""; /* entry 0 must be "" */
-    perftools__profiles__profile__init(pr);
-    pr->n_sample_type = (size_t)p->ntypes;
-    pr->sample_type = enc_alloc(e, (size_t)p->ntypes * sizeof *pr->sample_type + 1);
-    for (int i = 0; pr->sample_type != NULL && i < p->ntypes; i++)
-        pr->sample_type[i] = value_type(e, p->types[i]);
-    /* Mappings are listed first so that locations find them; their has_*
-     * flags are filled in after the lookups (below). */
-    e->maps = e->t != NULL ? hpi_symtab_mappings(e->t, &e->nmaps) : NULL;
-    pr->sample = enc_alloc(e, p->nsamples * sizeof *pr->sample + 1);
-    for (size_t i = 0; pr->sample != NULL && i < p->nsamples; i++)
-        pr->sample[i] = encode_sample(e, &p->samples[i]);
-    pr->n_sample = p->nsamples;
-    pr->mapping = encode_mappings(e); /* replaces e->maps' array */
-    e->maps = NULL;
-    pr->n_mapping = (size_t)e->nmaps;
-    pr->location = e->locs;
-    pr->n_location = e->nlocs;
-    pr->function = e->funcs;
-    pr->n_function = e->nfuncs;
-    if (p->period_type.type != NULL) {
-        pr->period_type = value_type(e, p->period_type);
-        pr->period = p->period;
+    loc->line = pp_alloc(&e->arena, n * sizeof(*loc->line));
+    if (loc->line == NULL) return ENOMEM;
+    for (int i = 0; i < n; i++) {
+        Perftools__Profiles__Line *l = pp_alloc(&e->arena, sizeof(*l));
+        if (l == NULL) return ENOMEM;
+        perftools__profiles__line__init(l);
+        l->function_id = pp_function(e, frames[i].func, frames[i].file, frames[i].start_line);
+        if (l->function_id == 0) return ENOMEM;
+        l->line = frames[i].line;
+        loc->line[i] = l;
     }
-    pr->time_nanos = p->time_nanos;
-    pr->duration_nanos = p->duration_nanos;
-    pr->drop_frames = str_id(e, p->drop_frames);
-    pr->default_sample_type = str_id(e, p->default_type);
-    pr->comment = enc_alloc(e, (size_t)p->ncomments * sizeof *pr->comment + 1);
-    for (int i = 0; pr->comment != NULL && i < p->ncomments; i++)
-        pr->comment[i] = str_id(e, p->comments[i]);
-    pr->n_comment = (size_t)p->ncomments;
-    pr->string_table = e->strs;
-    pr->n_string_table = e->nstrs;
-    return e->oom ? NULL : pr;
+    loc->n_line = n;
+    return 0;
 }
 
-static int write_all(int fd, const unsigned char *buf, size_t len)
+/* Symbolize addr into loc: mapping, lines.  0 or ENOMEM. */
+static int pp_symbolize(pp_enc_t *e, Perftools__Profiles__Location *loc, uint64_t addr)
 {
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return n < 0 ? errno : EIO;
-        buf += n;
-        len -= (size_t)n;
+    loc->address = addr;
+    if (e->st == NULL) return 0;
+    const hpi_mapping_t *m = hpi_symtab_mapping_of(e->st, addr);
+    if (m != NULL) loc->mapping_id = (uint64_t)(m - e->maps) + 1;
+    hpi_frame_t frames[PP_MAX_FRAMES];
+    int n = hpi_symtab_lookup(e->st, addr, frames, PP_MAX_FRAMES);
+    return pp_lines(e, loc, frames, n);
+}
+
+/* The id of the Location for an address, or (synthetic) for a
+ * pseudo-function's name; made if new.  0 when out of memory. */
+static uint64_t pp_location(pp_enc_t *e, uint64_t addr, const char *synthetic)
+{
+    uint64_t k[3] = {addr, 0, 0};
+    if (synthetic != NULL) {
+        int64_t ni;
+        if (!pp_str(e, synthetic, &ni)) return 0;
+        k[0] = (uint64_t)ni;
+        k[1] = 1;
+    }
+    pp_kv_t *kv = pp_keymap_find(&e->locs, k);
+    if (kv == NULL) return 0;
+    if (kv->id != 0) return kv->id;
+    Perftools__Profiles__Location *loc = pp_alloc(&e->arena, sizeof(*loc));
+    if (loc == NULL) return 0;
+    perftools__profiles__location__init(loc);
+    hpi_frame_t f = {synthetic, "", 0, 0};
+    int err = synthetic ? pp_lines(e, loc, &f, 1) : pp_symbolize(e, loc, addr);
+    if (err != 0) return 0;
+    pp_keymap_fill(&e->locs, kv, k, loc);
+    loc->id = kv->id;
+    return loc->id;
+}
+
+static Perftools__Profiles__Label *pp_label(pp_enc_t *e, const pp_label_t *l)
+{
+    Perftools__Profiles__Label *m = pp_alloc(&e->arena, sizeof(*m));
+    if (m == NULL) return NULL;
+    perftools__profiles__label__init(m);
+    if (!pp_str(e, l->key, &m->key)) return NULL;
+    if (l->str != NULL) return pp_str(e, l->str, &m->str) ? m : NULL;
+    m->num = l->num;
+    if (l->unit != NULL && !pp_str(e, l->unit, &m->num_unit)) return NULL;
+    return m;
+}
+
+static Perftools__Profiles__Sample *pp_sample(pp_enc_t *e, pp_sample_t *s)
+{
+    Perftools__Profiles__Sample *m = pp_alloc(&e->arena, sizeof(*m));
+    int nloc = s->synthetic ? 1 : s->npcs;
+    if (m == NULL) return NULL;
+    perftools__profiles__sample__init(m);
+    m->location_id = pp_alloc(&e->arena, (nloc + 1) * sizeof(uint64_t));
+    m->label = pp_alloc(&e->arena, (s->nlabels + 1) * sizeof(*m->label));
+    if (m->location_id == NULL || m->label == NULL) return NULL;
+    for (int i = 0; i < nloc; i++) {
+        m->location_id[i] = pp_location(e, s->synthetic ? 0 : s->pcs[i], s->synthetic);
+        if (m->location_id[i] == 0) return NULL;
+    }
+    m->n_location_id = nloc;
+    for (int i = 0; i < s->nlabels; i++)
+        if ((m->label[i] = pp_label(e, &s->labels[i])) == NULL) return NULL;
+    m->n_label = s->nlabels;
+    m->value = s->values;
+    m->n_value = e->p->ntypes;
+    return m;
+}
+
+static int pp_enc_samples(pp_enc_t *e)
+{
+    Perftools__Profiles__Profile *m = &e->msg;
+    m->sample = pp_alloc(&e->arena, (e->p->nsamples + 1) * sizeof(*m->sample));
+    if (m->sample == NULL) return ENOMEM;
+    for (pp_sample_t *s = e->p->first; s != NULL; s = s->next) {
+        if ((m->sample[m->n_sample] = pp_sample(e, s)) == NULL) return ENOMEM;
+        m->n_sample++;
     }
     return 0;
 }
 
-/* gzip buf (one member, as pprof wants) and write it. */
-static int gzip_write(int fd, const unsigned char *buf, size_t len)
+static int pp_enc_mappings(pp_enc_t *e)
 {
-    z_stream z = {0};
-    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return ENOMEM;
-    size_t cap = deflateBound(&z, (uLong)len);
-    unsigned char *out = malloc(cap);
-    int err = out == NULL ? ENOMEM : 0;
-    if (err == 0) {
-        z.next_in = (unsigned char *)buf;
-        z.avail_in = (uInt)len;
-        z.next_out = out;
-        z.avail_out = (uInt)cap;
-        err = deflate(&z, Z_FINISH) == Z_STREAM_END ? 0 : EIO;
+    Perftools__Profiles__Profile *m = &e->msg;
+    m->mapping = pp_alloc(&e->arena, (e->nmaps + 1) * sizeof(*m->mapping));
+    if (m->mapping == NULL) return ENOMEM;
+    for (int i = 0; i < e->nmaps; i++) {
+        const hpi_mapping_t *s = &e->maps[i];
+        Perftools__Profiles__Mapping *d = pp_alloc(&e->arena, sizeof(*d));
+        if (d == NULL) return ENOMEM;
+        perftools__profiles__mapping__init(d);
+        d->id = (uint64_t)i + 1;
+        d->memory_start = s->start;
+        d->memory_limit = s->limit;
+        d->file_offset = s->offset;
+        if (!pp_str(e, s->file, &d->filename) || !pp_str(e, s->build_id, &d->build_id))
+            return ENOMEM;
+        d->has_functions = s->has_functions;
+        d->has_filenames = s->has_filenames;
+        d->has_line_numbers = s->has_line_numbers;
+        d->has_inline_frames = s->has_inline_frames;
+        m->mapping[i] = d;
     }
-    if (err == 0) err = write_all(fd, out, cap - z.avail_out);
+    m->n_mapping = e->nmaps;
+    return 0;
+}
+
+/* Mappings (after every lookup: their flags are final), then the location,
+ * function and string lists. */
+static int pp_enc_tables(pp_enc_t *e)
+{
+    Perftools__Profiles__Profile *m = &e->msg;
+    if (pp_enc_mappings(e) != 0) return ENOMEM;
+    m->location = (Perftools__Profiles__Location **)pp_keymap_list(&e->locs, &e->arena);
+    m->function = (Perftools__Profiles__Function **)pp_keymap_list(&e->funcs, &e->arena);
+    if (m->location == NULL || m->function == NULL) return ENOMEM;
+    m->n_location = e->locs.n;
+    m->n_function = e->funcs.n;
+    m->string_table = e->strs.strs;
+    m->n_string_table = e->strs.n;
+    return 0;
+}
+
+/* ---- Writing: pack, gzip, write ---- */
+
+static int pp_write_all(int fd, const unsigned char *buf, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, buf, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return errno;
+        if (w == 0) return EIO;
+        buf += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Deflate in into gzip's format, writing each full output buffer to fd. */
+static int pp_gzip_to(int fd, z_stream *z, unsigned char *out)
+{
+    int zr, err = 0;
+    do {
+        z->next_out = out;
+        z->avail_out = PP_OUT_CHUNK;
+        zr = deflate(z, Z_FINISH);
+        if (zr == Z_STREAM_ERROR || zr == Z_BUF_ERROR) return EIO; /* no progress possible */
+        err = pp_write_all(fd, out, PP_OUT_CHUNK - z->avail_out);
+    } while (err == 0 && zr != Z_STREAM_END);
+    return err;
+}
+
+static int pp_gzip_write(int fd, unsigned char *in, size_t n)
+{
+    unsigned char *out = malloc(PP_OUT_CHUNK);
+    if (out == NULL) return ENOMEM;
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    int zr = deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY);
+    if (zr != Z_OK) {
+        free(out);
+        return zr == Z_MEM_ERROR ? ENOMEM : EINVAL;
+    }
+    z.next_in = in;
+    z.avail_in = (uInt)n;
+    int err = (size_t)z.avail_in == n ? pp_gzip_to(fd, &z, out) : EFBIG;
     deflateEnd(&z);
     free(out);
     return err;
 }
 
+static int pp_emit(const Perftools__Profiles__Profile *m, int fd)
+{
+    size_t n = perftools__profiles__profile__get_packed_size(m);
+    unsigned char *buf = malloc(n ? n : 1);
+    if (buf == NULL) return ENOMEM;
+    perftools__profiles__profile__pack(m, buf);
+    int err = pp_gzip_write(fd, buf, n);
+    free(buf);
+    return err;
+}
+
 int hpi_pprof_write(hpi_pprof_t *p, int fd)
 {
+    if (p->oom) return ENOMEM;
     hpi_prof_internal_enter();
-    enc_t e = {.p = p};
-    e.t = hpi_symtab_open(); /* NULL: addresses only, named by their hex value */
-    Perftools__Profiles__Profile pr;
-    int err = encode(&e, &pr) == NULL ? ENOMEM : 0;
-    if (err == 0) {
-        size_t len = perftools__profiles__profile__get_packed_size(&pr);
-        unsigned char *buf = malloc(len ? len : 1);
-        if (buf == NULL) err = ENOMEM;
-        if (err == 0) perftools__profiles__profile__pack(&pr, buf);
-        if (err == 0) err = gzip_write(fd, buf, len);
-        free(buf);
-    }
-    hpi_symtab_close(e.t);
-    for (block_t *b = e.blocks, *next; b != NULL; b = next) {
-        next = b->next;
-        free(b);
-    }
-    free(e.strs);
-    free(e.locs);
-    free(e.funcs);
-    map_free(&e.str_ids);
-    map_free(&e.addr_loc);
-    map_free(&e.synth_loc);
-    map_free(&e.func_ids);
+    pp_enc_t e;
+    memset(&e, 0, sizeof(e));
+    e.p = p;
+    perftools__profiles__profile__init(&e.msg);
+    e.st = hpi_symtab_open();
+    int err = e.st == NULL && errno == ENOMEM ? ENOMEM : 0;
+    if (e.st != NULL) e.maps = hpi_symtab_mappings(e.st, &e.nmaps);
+    int64_t empty;
+    if (err == 0 && !pp_str(&e, "", &empty)) err = ENOMEM;
+    if (err == 0) err = pp_enc_header(&e);
+    if (err == 0) err = pp_enc_samples(&e);
+    if (err == 0) err = pp_enc_tables(&e);
+    if (err == 0) err = pp_emit(&e.msg, fd);
+    hpi_symtab_close(e.st); /* after packing: the strings point into it */
+    pp_arena_free(&e.arena);
+    free(e.strs.strs);
+    free(e.strs.slots);
+    free(e.funcs.slots);
+    free(e.locs.slots);
     hpi_prof_internal_leave();
     return err;
 }

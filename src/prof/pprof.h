@@ -5,9 +5,9 @@
  * A profile is built in memory from samples (stacks of raw PCs with values
  * and labels), then written once: the writer symbolizes every distinct
  * address (hpi_symtab), makes one Location per address with one Line per
- * frame (inlined frames kept), one Function per (name, file), the mappings
- * of the process with build IDs and truthful has_* flags, interns strings,
- * encodes and gzips.  Names, files and lines travel inside the profile, so
+ * frame (inlined frames kept), one Function per (name, file, start line),
+ * the mappings of the process with build IDs and truthful has_* flags,
+ * interns strings, encodes and gzips.  Names, files and lines travel inside the profile, so
  * `go tool pprof` needs neither the binary nor its debug info.
  *
  * Not for signal handlers: it allocates (with hpi_prof_internal set, so its

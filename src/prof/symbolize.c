@@ -1,16 +1,36 @@
-/* symbolize.c: addresses to functions, files and lines (with inlined
- * frames), and the process's executable mappings with build IDs, from
- * elfutils libdw.  See symbolize.h and prof.h.
+/* symbolize.c: addresses to functions, files and lines with elfutils libdw,
+ * and the process's executable mappings.  See symbolize.h for the contract
+ * and prof.h for the profiling design.
  *
- * A table opens a Dwfl session on this process (the modules listed in
- * /proc/self/maps, with their debug information found the standard way:
- * the file itself, .gnu_debuglink, /usr/lib/debug/.build-id) and reads the
- * executable mappings from /proc/self/maps.  A lookup takes the DWARF
- * scopes around the address: each DW_TAG_inlined_subroutine between the
- * address and its subprogram is one inlined frame, and its call site
- * (DW_AT_call_file, DW_AT_call_line) gives the position in the frame that
- * encloses it.  Without DWARF, the ELF symbol table still names the
- * function.  Every string returned lives in the table's arena until close.
+ * 1. Opening.  A Dwfl session reports every module of the own process from
+ *    /proc/self/maps (dwfl_linux_proc_report; the vdso is read from memory),
+ *    finding debug info the standard way (build-id links, .gnu_debuglink,
+ *    /usr/lib/debug).  Separately, the r-x lines of /proc/self/maps become
+ *    the mapping list, the main program (/proc/self/exe) moved first, each
+ *    with the GNU build ID of the module that covers it.
+ *
+ * 2. Lookup.  The physical function is the ELF symbol at the address
+ *    (dwfl_module_addrname), else the DWARF subprogram's name.  The line
+ *    table gives the innermost file and line.  Inlining comes from the DWARF
+ *    scopes around the address (dwarf_getscopes on the CU, then
+ *    dwarf_getscopes_die from the innermost scope to get the concrete chain
+ *    of parents): every DW_TAG_inlined_subroutine is one frame, innermost
+ *    first, named by its abstract origin; its DW_AT_call_file/call_line is
+ *    the position in the next-outer frame.  The enclosing DW_TAG_subprogram
+ *    is the last frame.
+ *
+ * 3. Truthful flags.  Each mapping counts its lookups and what they found;
+ *    has_functions (and the other flags) hold only while every lookup in
+ *    the mapping found a name (a file, a line, DWARF scopes), so pprof never
+ *    trusts a mapping with an unnamed location (spec section 4).
+ *
+ * A table belongs to one thread at a time (libdw sessions are not
+ * thread-safe); nothing here is global.  Strings the table makes (paths,
+ * build IDs, "0x<hex>" names) are kept on a list freed by
+ * hpi_symtab_close; the others point into libdw's data, which lives as long
+ * as the Dwfl session.  A lookup cannot fail, so when such a copy runs out
+ * of memory it degrades: the symbol keeps its version suffix, an unknown
+ * address is named "0x?".
  */
 #define _GNU_SOURCE
 #include "prof/symbolize.h"
@@ -26,328 +46,373 @@
 #include <string.h>
 #include <unistd.h>
 
-/* A mapping with what its lookups found, to set the has_* flags. */
-typedef struct map_state {
-    hpi_mapping_t m;
-    int64_t lookups, funcs, files, lines;
-} map_state_t;
+/* What the lookups in one mapping found, counted. */
+typedef struct symtab_stats {
+    uint64_t lookups, funcs, files, lines, scopes;
+} symtab_stats_t;
 
-/* Strings copied into chunks that live as long as the table. */
-typedef struct chunk {
-    struct chunk *next;
-    size_t used, cap;
-    char data[];
-} chunk_t;
+/* A string made by the table, on its free list. */
+typedef struct symtab_str {
+    struct symtab_str *next;
+    char s[];
+} symtab_str_t;
 
 struct hpi_symtab {
     Dwfl *dwfl;
-    map_state_t *maps;
-    hpi_mapping_t *out; /* hpi_symtab_mappings' result */
-    int nmaps;
-    chunk_t *chunks;
+    hpi_mapping_t *maps;   /* executable mappings, the main program's first */
+    symtab_stats_t *stats; /* parallel to maps */
+    int nmaps, capmaps;
+    symtab_str_t *strings; /* everything symtab_strdup made */
 };
 
-static const char *intern(hpi_symtab_t *t, const char *s)
-{
-    size_t n = strlen(s) + 1;
-    chunk_t *c = t->chunks;
-    if (c == NULL || c->cap - c->used < n) {
-        size_t cap = n > 16384 ? n : 16384;
-        c = malloc(sizeof *c + cap);
-        if (c == NULL) return "";
-        c->cap = cap;
-        c->used = 0;
-        c->next = t->chunks;
-        t->chunks = c;
-    }
-    char *p = c->data + c->used;
-    memcpy(p, s, n);
-    c->used += n;
-    return p;
-}
+static char *debuginfo_path_none = NULL; /* NULL: libdw's default search path */
 
-static const char *hex_name(hpi_symtab_t *t, uint64_t addr)
-{
-    char buf[32];
-    snprintf(buf, sizeof buf, "0x%" PRIx64, addr);
-    return intern(t, buf);
-}
-
-/* ---- mappings ---- */
-
-static void add_mapping(hpi_symtab_t *t, uint64_t lo, uint64_t hi, uint64_t off, const char *path,
-                        int *cap)
-{
-    if (t->nmaps == *cap) {
-        int ncap = *cap ? *cap * 2 : 32;
-        map_state_t *m = realloc(t->maps, (size_t)ncap * sizeof *m);
-        if (m == NULL) return;
-        t->maps = m;
-        *cap = ncap;
-    }
-    map_state_t *ms = &t->maps[t->nmaps++];
-    memset(ms, 0, sizeof *ms);
-    ms->m.start = lo;
-    ms->m.limit = hi;
-    ms->m.offset = off;
-    ms->m.file = intern(t, path);
-    ms->m.build_id = "";
-}
-
-/* The executable mappings of /proc/self/maps; the main program's first. */
-static void read_maps(hpi_symtab_t *t)
-{
-    FILE *f = fopen("/proc/self/maps", "re");
-    if (f == NULL) return;
-    char exe[PATH_MAX] = "";
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[n > 0 ? n : 0] = '\0';
-    char line[PATH_MAX + 128];
-    int cap = 0;
-    while (fgets(line, sizeof line, f) != NULL) {
-        uint64_t lo, hi, off;
-        char perms[8];
-        int pathpos = 0;
-        if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %*s %*u %n", &lo, &hi, perms,
-                   &off, &pathpos) < 4 ||
-            perms[2] != 'x')
-            continue;
-        char *path = pathpos > 0 ? line + pathpos : (char *)"";
-        path[strcspn(path, "\n")] = '\0';
-        add_mapping(t, lo, hi, off, path, &cap);
-        if (exe[0] != '\0' && strcmp(path, exe) == 0 && t->nmaps > 1) {
-            map_state_t tmp = t->maps[t->nmaps - 1]; /* the program goes first */
-            memmove(&t->maps[1], &t->maps[0], (size_t)(t->nmaps - 1) * sizeof tmp);
-            t->maps[0] = tmp;
-        }
-    }
-    fclose(f);
-}
-
-static void set_build_id(hpi_symtab_t *t, map_state_t *ms)
-{
-    Dwfl_Module *mod = dwfl_addrmodule(t->dwfl, ms->m.start);
-    const unsigned char *bits;
-    GElf_Addr vaddr, bias;
-    if (mod != NULL) dwfl_module_getelf(mod, &bias); /* the build ID is read with the ELF */
-    int len = mod != NULL ? dwfl_module_build_id(mod, &bits, &vaddr) : -1;
-    if (len <= 0 || len > 64) return;
-    char hex[129];
-    for (int i = 0; i < len; i++)
-        snprintf(hex + 2 * i, 3, "%02x", bits[i]);
-    ms->m.build_id = intern(t, hex);
-}
-
-static map_state_t *map_of(hpi_symtab_t *t, uint64_t addr)
-{
-    for (int i = 0; i < t->nmaps; i++)
-        if (addr >= t->maps[i].m.start && addr < t->maps[i].m.limit) return &t->maps[i];
-    return NULL;
-}
-
-/* ---- open and close ---- */
-
-static char *debuginfo_path;
-static const Dwfl_Callbacks callbacks = {
+static const Dwfl_Callbacks symtab_callbacks = {
     .find_elf = dwfl_linux_proc_find_elf,
     .find_debuginfo = dwfl_standard_find_debuginfo,
-    .debuginfo_path = &debuginfo_path,
+    .debuginfo_path = &debuginfo_path_none,
 };
+
+/* A copy of s[0..len) owned by the table, or NULL when out of memory. */
+static const char *symtab_strndup(hpi_symtab_t *t, const char *s, size_t len)
+{
+    symtab_str_t *n = malloc(sizeof(*n) + len + 1);
+    if (n == NULL) return NULL;
+    memcpy(n->s, s, len);
+    n->s[len] = '\0';
+    n->next = t->strings;
+    t->strings = n;
+    return n->s;
+}
+
+/* Append a mapping; 0 or ENOMEM. */
+static int symtab_add_map(hpi_symtab_t *t, const hpi_mapping_t *m)
+{
+    if (t->nmaps == t->capmaps) {
+        int cap = t->capmaps ? 2 * t->capmaps : 16;
+        hpi_mapping_t *maps = realloc(t->maps, cap * sizeof(*maps));
+        if (maps == NULL) return ENOMEM;
+        t->maps = maps;
+        symtab_stats_t *st = realloc(t->stats, cap * sizeof(*st));
+        if (st == NULL) return ENOMEM;
+        t->stats = st;
+        t->capmaps = cap;
+    }
+    t->maps[t->nmaps] = *m;
+    memset(&t->stats[t->nmaps], 0, sizeof(t->stats[0]));
+    t->nmaps++;
+    return 0;
+}
+
+/* Parse one line of /proc/self/maps; an executable mapping is appended.
+ * 0 or ENOMEM. */
+static int symtab_parse_maps_line(hpi_symtab_t *t, const char *line)
+{
+    unsigned long start, limit, offset;
+    char perms[8];
+    int pathpos = 0;
+    if (sscanf(line, "%lx-%lx %7s %lx %*s %*s %n", &start, &limit, perms, &offset, &pathpos) < 4)
+        return 0;
+    if (perms[0] != 'r' || perms[2] != 'x' || pathpos == 0) return 0;
+    const char *path = line + pathpos;
+    size_t len = strcspn(path, "\n");
+    if (len == 0) return 0; /* anonymous code (a JIT): no file to name */
+    hpi_mapping_t m = {.start = start, .limit = limit, .offset = offset, .build_id = ""};
+    m.file = symtab_strndup(t, path, len);
+    if (m.file == NULL) return ENOMEM;
+    return symtab_add_map(t, &m);
+}
+
+/* The r-x lines of /proc/self/maps.  0 or an errno value. */
+static int symtab_read_maps(hpi_symtab_t *t)
+{
+    FILE *f = fopen("/proc/self/maps", "re");
+    if (f == NULL) return errno;
+    char *line = NULL;
+    size_t cap = 0;
+    int err = 0;
+    errno = 0;
+    while (err == 0 && getline(&line, &cap, f) >= 0)
+        err = symtab_parse_maps_line(t, line);
+    if (err == 0 && errno != 0) err = errno; /* getline failed before the end */
+    free(line);
+    fclose(f);
+    return err;
+}
+
+/* Move the main program's first mapping to the front of the list. */
+static void symtab_main_first(hpi_symtab_t *t)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0) return;
+    exe[n] = '\0';
+    for (int i = 0; i < t->nmaps; i++) {
+        if (strcmp(t->maps[i].file, exe) != 0) continue;
+        hpi_mapping_t m = t->maps[i];
+        memmove(&t->maps[1], &t->maps[0], i * sizeof(t->maps[0]));
+        t->maps[0] = m;
+        return; /* stats are all zero still: no need to move them */
+    }
+}
+
+/* The build ID of the module covering m, as hex, or "".  0 or ENOMEM. */
+static int symtab_build_id(hpi_symtab_t *t, hpi_mapping_t *m)
+{
+    Dwfl_Module *mod = dwfl_addrmodule(t->dwfl, m->start);
+    if (mod == NULL) return 0;
+    Dwarf_Addr bias;
+    (void)dwfl_module_getelf(mod, &bias); /* loads the ELF so the ID is known */
+    const unsigned char *bits;
+    GElf_Addr vaddr;
+    int len = dwfl_module_build_id(mod, &bits, &vaddr);
+    if (len <= 0) return 0;
+    char hex[2 * 256 + 1];
+    if (len > 256) len = 256;
+    for (int i = 0; i < len; i++)
+        snprintf(hex + 2 * i, 3, "%02x", bits[i]);
+    m->build_id = symtab_strndup(t, hex, 2 * (size_t)len);
+    return m->build_id ? 0 : ENOMEM;
+}
+
+/* A Dwfl session reporting the own process's modules in t->dwfl.  0 or an
+ * errno value (EIO when libdw gives no errno). */
+static int symtab_dwfl_open(hpi_symtab_t *t)
+{
+    Dwfl *d = dwfl_begin(&symtab_callbacks);
+    if (d == NULL) return ENOMEM; /* its only failure */
+    dwfl_report_begin(d);
+    int r = dwfl_linux_proc_report(d, getpid());
+    if (dwfl_report_end(d, NULL, NULL) != 0 && r == 0) r = EIO;
+    if (r != 0) {
+        dwfl_end(d);
+        return r > 0 ? r : EIO;
+    }
+    t->dwfl = d;
+    return 0;
+}
 
 hpi_symtab_t *hpi_symtab_open(void)
 {
-    hpi_symtab_t *t = calloc(1, sizeof *t);
-    if (t == NULL) return NULL;
-    t->dwfl = dwfl_begin(&callbacks);
-    if (t->dwfl == NULL) {
-        free(t);
+    hpi_symtab_t *t = calloc(1, sizeof(*t));
+    if (t == NULL) {
+        errno = ENOMEM;
         return NULL;
     }
-    dwfl_report_begin(t->dwfl);
-    int err = dwfl_linux_proc_report(t->dwfl, getpid());
-    dwfl_report_end(t->dwfl, NULL, NULL);
-    if (err != 0) {
-        hpi_symtab_close(t);
-        return NULL;
-    }
-    read_maps(t);
-    for (int i = 0; i < t->nmaps; i++)
-        set_build_id(t, &t->maps[i]);
-    return t;
+    int err = symtab_dwfl_open(t);
+    if (err == 0) err = symtab_read_maps(t);
+    if (err == 0) symtab_main_first(t);
+    for (int i = 0; err == 0 && i < t->nmaps; i++)
+        err = symtab_build_id(t, &t->maps[i]);
+    if (err == 0) return t;
+    hpi_symtab_close(t);
+    errno = err;
+    return NULL;
 }
 
 void hpi_symtab_close(hpi_symtab_t *t)
 {
     if (t == NULL) return;
     if (t->dwfl) dwfl_end(t->dwfl);
-    for (chunk_t *c = t->chunks, *next; c != NULL; c = next) {
-        next = c->next;
-        free(c);
+    while (t->strings) {
+        symtab_str_t *n = t->strings->next;
+        free(t->strings);
+        t->strings = n;
     }
     free(t->maps);
-    free(t->out);
+    free(t->stats);
     free(t);
 }
 
-/* ---- lookups ---- */
-
-/* A function's name for a DIE: its linkage name when it has one (C++), else
- * its name, following abstract origins and specifications. */
-static const char *die_func_name(Dwarf_Die *die)
+static int symtab_map_index(hpi_symtab_t *t, uint64_t addr)
 {
-    Dwarf_Attribute a;
-    const char *s = NULL;
-    if (dwarf_attr_integrate(die, DW_AT_linkage_name, &a) != NULL ||
-        dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a) != NULL)
-        s = dwarf_formstring(&a);
-    if (s == NULL && dwarf_attr_integrate(die, DW_AT_name, &a) != NULL) s = dwarf_formstring(&a);
-    return s;
-}
-
-static int64_t die_decl_line(Dwarf_Die *die)
-{
-    int line = 0;
-    return dwarf_decl_line(die, &line) == 0 ? line : 0;
-}
-
-/* File name of a CU's file index (DW_AT_call_file). */
-static const char *cu_file(Dwarf_Die *cudie, Dwarf_Word idx)
-{
-    Dwarf_Files *files;
-    size_t n;
-    if (dwarf_getsrcfiles(cudie, &files, &n) != 0 || idx >= n) return NULL;
-    return dwarf_filesrc(files, idx, NULL, NULL);
-}
-
-static Dwarf_Word die_udata(Dwarf_Die *die, unsigned name)
-{
-    Dwarf_Attribute a;
-    Dwarf_Word v = 0;
-    if (dwarf_attr(die, name, &a) != NULL) dwarf_formudata(&a, &v);
-    return v;
-}
-
-/* The first function DIE (inlined instance or subprogram) in scopes[from..ns)
- * into *out, then free scopes; false if none. */
-static bool first_function(Dwarf_Die *scopes, int ns, int from, Dwarf_Die *out)
-{
-    bool found = false;
-    for (int i = from; i < ns && !found; i++) {
-        int tag = dwarf_tag(&scopes[i]);
-        if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram) {
-            *out = scopes[i];
-            found = true;
-        }
-    }
-    free(scopes);
-    return found;
-}
-
-/* The innermost function DIE at a module-relative pc. */
-static bool innermost_function(Dwarf_Die *cudie, Dwarf_Addr pc, Dwarf_Die *out)
-{
-    Dwarf_Die *scopes = NULL;
-    int ns = dwarf_getscopes(cudie, pc, &scopes);
-    return first_function(scopes, ns, 0, out);
-}
-
-/* The function DIE that contains `die` physically.  (dwarf_getscopes lists
- * an inlined instance's abstract scopes after it, not the function it was
- * inlined into: dwarf_getscopes_die gives the physical nesting.) */
-static bool enclosing_function(Dwarf_Die *die, Dwarf_Die *out)
-{
-    Dwarf_Die *scopes = NULL;
-    int ns = dwarf_getscopes_die(die, &scopes);
-    return first_function(scopes, ns, 1, out);
-}
-
-/* Frames from DWARF: the innermost function at addr, then each function it
- * was inlined into, out to the subprogram.  Returns how many were written
- * (0: no DWARF here); *physical says whether the last is the subprogram. */
-static int dwarf_frames(hpi_symtab_t *t, Dwfl_Module *mod, uint64_t addr, hpi_frame_t *fr, int max,
-                        bool *physical)
-{
-    Dwarf_Addr bias;
-    Dwarf_Die *cudie = dwfl_module_addrdie(mod, addr, &bias);
-    Dwarf_Die fn;
-    *physical = false;
-    if (cudie == NULL || !innermost_function(cudie, addr - bias, &fn)) return 0;
-    const char *file = "";
-    int line = 0;
-    Dwfl_Line *dl = dwfl_module_getsrc(mod, addr);
-    if (dl != NULL) {
-        const char *f = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
-        if (f != NULL) file = f;
-    }
-    int n = 0;
-    for (;;) {
-        const char *name = die_func_name(&fn);
-        fr[n].func = intern(t, name ? name : "??");
-        fr[n].file = intern(t, file);
-        fr[n].line = line;
-        fr[n].start_line = die_decl_line(&fn);
-        n++;
-        if (dwarf_tag(&fn) == DW_TAG_subprogram) {
-            *physical = true;
-            break;
-        }
-        /* The enclosing frame is at this inlined call's site. */
-        const char *cf = cu_file(cudie, die_udata(&fn, DW_AT_call_file));
-        file = cf ? cf : "";
-        line = (int)die_udata(&fn, DW_AT_call_line);
-        if (n == max || !enclosing_function(&fn, &fn)) break;
-    }
-    return n;
-}
-
-int hpi_symtab_lookup(hpi_symtab_t *t, uint64_t addr, hpi_frame_t *fr, int max)
-{
-    if (max <= 0) return 0;
-    map_state_t *ms = map_of(t, addr);
-    Dwfl_Module *mod = dwfl_addrmodule(t->dwfl, addr);
-    bool physical = false;
-    int n = mod != NULL ? dwarf_frames(t, mod, addr, fr, max, &physical) : 0;
-    const char *sym = mod != NULL ? dwfl_module_addrname(mod, addr) : NULL;
-    if (physical && sym != NULL) fr[n - 1].func = intern(t, sym); /* the symbol's own name */
-    if (n == 0) {
-        fr[0].func = sym != NULL ? intern(t, sym) : hex_name(t, addr);
-        fr[0].file = "";
-        fr[0].line = 0;
-        fr[0].start_line = 0;
-        n = 1;
-    }
-    if (ms != NULL) {
-        ms->lookups++;
-        ms->funcs += sym != NULL || fr[0].func[0] != '0';
-        ms->files += fr[0].file[0] != '\0';
-        ms->lines += fr[0].line != 0;
-    }
-    return n;
+    for (int i = 0; i < t->nmaps; i++)
+        if (addr >= t->maps[i].start && addr < t->maps[i].limit) return i;
+    return -1;
 }
 
 const hpi_mapping_t *hpi_symtab_mapping_of(hpi_symtab_t *t, uint64_t addr)
 {
-    map_state_t *ms = map_of(t, addr);
-    return ms != NULL ? &ms->m : NULL;
+    int i = symtab_map_index(t, addr);
+    return i < 0 ? NULL : &t->maps[i];
 }
 
 const hpi_mapping_t *hpi_symtab_mappings(hpi_symtab_t *t, int *n)
 {
-    free(t->out);
-    t->out = malloc((size_t)(t->nmaps ? t->nmaps : 1) * sizeof *t->out);
-    if (t->out == NULL) {
-        *n = 0;
-        return NULL;
-    }
-    for (int i = 0; i < t->nmaps; i++) {
-        map_state_t *ms = &t->maps[i];
-        t->out[i] = ms->m;
-        /* Claim only what every lookup in the mapping found (pprof trusts
-         * the flags and then does not symbolize on its own). */
-        t->out[i].has_functions = ms->lookups > 0 && ms->funcs == ms->lookups;
-        t->out[i].has_filenames = ms->lookups > 0 && ms->files == ms->lookups;
-        t->out[i].has_line_numbers = ms->lookups > 0 && ms->lines == ms->lookups;
-    }
     *n = t->nmaps;
-    return t->out;
+    return t->maps;
+}
+
+/* ---- Lookup ---- */
+
+/* What one lookup found, for the mapping's flags. */
+typedef struct symtab_found {
+    bool func, file, line, scopes;
+} symtab_found_t;
+
+/* A source position while walking out of inlined code. */
+typedef struct symtab_pos {
+    const char *file;
+    int64_t line;
+} symtab_pos_t;
+
+/* The name of a subprogram or inlined subroutine DIE (through its abstract
+ * origin), preferring the linkage name (C++), or NULL. */
+static const char *symtab_die_name(Dwarf_Die *die)
+{
+    Dwarf_Attribute a;
+    const char *s = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &a));
+    if (s == NULL) s = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a));
+    if (s == NULL) s = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &a));
+    return s;
+}
+
+static int64_t symtab_decl_line(Dwarf_Die *die)
+{
+    int line = 0;
+    return dwarf_decl_line(die, &line) == 0 && line > 0 ? line : 0;
+}
+
+/* The concrete scopes around pc (DWARF address), innermost first: the
+ * innermost scope from dwarf_getscopes, then its parents.  Returns the
+ * count (*scopes malloc'd) or <= 0. */
+static int symtab_scopes(Dwarf_Die *cudie, Dwarf_Addr pc, Dwarf_Die **scopes)
+{
+    Dwarf_Die *s = NULL;
+    int n = dwarf_getscopes(cudie, pc, &s);
+    if (n <= 0) {
+        free(s);
+        return n;
+    }
+    Dwarf_Die inner = s[0];
+    free(s);
+    return dwarf_getscopes_die(&inner, scopes);
+}
+
+/* The call site of an inlined subroutine: the position in its caller. */
+static symtab_pos_t symtab_call_site(Dwarf_Die *cudie, Dwarf_Die *inl)
+{
+    symtab_pos_t p = {"", 0};
+    Dwarf_Attribute a;
+    Dwarf_Word v;
+    Dwarf_Files *files;
+    size_t nfiles;
+    if (dwarf_formudata(dwarf_attr(inl, DW_AT_call_file, &a), &v) == 0 &&
+        dwarf_getsrcfiles(cudie, &files, &nfiles) == 0 && v < nfiles) {
+        const char *f = dwarf_filesrc(files, v, NULL, NULL);
+        if (f) p.file = f;
+    }
+    if (dwarf_formudata(dwarf_attr(inl, DW_AT_call_line, &a), &v) == 0) p.line = (int64_t)v;
+    return p;
+}
+
+/* Frames for the inlined subroutines among scopes (innermost first), at
+ * most max; *pos goes from the innermost position to the position in the
+ * physical function.  *sub gets the subprogram scope, or NULL. */
+static int symtab_inlined(Dwarf_Die *cudie, Dwarf_Die *scopes, int nscopes, symtab_pos_t *pos,
+                          hpi_frame_t *frames, int max, Dwarf_Die **sub)
+{
+    int n = 0;
+    *sub = NULL;
+    for (int i = 0; i < nscopes; i++) {
+        int tag = dwarf_tag(&scopes[i]);
+        if (tag == DW_TAG_subprogram) {
+            *sub = &scopes[i];
+            break;
+        }
+        if (tag != DW_TAG_inlined_subroutine) continue;
+        const char *name = symtab_die_name(&scopes[i]);
+        if (n < max && name != NULL) {
+            frames[n++] = (hpi_frame_t){name, pos->file, pos->line, symtab_decl_line(&scopes[i])};
+        }
+        *pos = symtab_call_site(cudie, &scopes[i]);
+    }
+    return n;
+}
+
+/* The innermost source position of addr from the line table. */
+static symtab_pos_t symtab_line_of(Dwfl_Module *mod, uint64_t addr)
+{
+    symtab_pos_t p = {"", 0};
+    Dwfl_Line *l = dwfl_module_getsrc(mod, addr);
+    int line = 0;
+    const char *f = l ? dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL) : NULL;
+    if (f != NULL) {
+        p.file = f;
+        p.line = line > 0 ? line : 0;
+    }
+    return p;
+}
+
+/* "0x<hex>" as a table string, or a static fallback when out of memory. */
+static const char *symtab_hex_name(hpi_symtab_t *t, uint64_t addr)
+{
+    char buf[24];
+    int len = snprintf(buf, sizeof(buf), "0x%" PRIx64, addr);
+    const char *s = symtab_strndup(t, buf, (size_t)len);
+    return s ? s : "0x?";
+}
+
+/* The ELF symbol at addr without a symbol version ("clock_gettime", not
+ * "clock_gettime@@GLIBC_2.17"), or NULL. */
+static const char *symtab_symbol(hpi_symtab_t *t, Dwfl_Module *mod, uint64_t addr)
+{
+    const char *sym = dwfl_module_addrname(mod, addr);
+    const char *at = sym ? strchr(sym, '@') : NULL;
+    if (at == NULL || at == sym) return sym;
+    const char *s = symtab_strndup(t, sym, (size_t)(at - sym));
+    return s ? s : sym;
+}
+
+/* The frames of addr in mod (at least one), recording what was found. */
+static int symtab_frames(hpi_symtab_t *t, Dwfl_Module *mod, uint64_t addr, hpi_frame_t *frames,
+                         int max, symtab_found_t *found)
+{
+    const char *sym = symtab_symbol(t, mod, addr);
+    symtab_pos_t pos = symtab_line_of(mod, addr);
+    found->file = pos.file[0] != '\0';
+    found->line = pos.line > 0;
+    Dwarf_Addr bias = 0;
+    Dwarf_Die *cudie = dwfl_module_addrdie(mod, addr, &bias);
+    Dwarf_Die *scopes = NULL, *sub = NULL;
+    int nscopes = cudie ? symtab_scopes(cudie, addr - bias, &scopes) : 0;
+    int n = 0;
+    if (nscopes > 0) {
+        found->scopes = true;
+        n = symtab_inlined(cudie, scopes, nscopes, &pos, frames, max - 1, &sub);
+    }
+    const char *name = sym ? sym : sub ? symtab_die_name(sub) : NULL;
+    found->func = name != NULL;
+    int64_t start = sub ? symtab_decl_line(sub) : 0;
+    frames[n++] = (hpi_frame_t){name ? name : symtab_hex_name(t, addr), pos.file, pos.line, start};
+    free(scopes);
+    return n;
+}
+
+/* Count one lookup in mapping i and refresh its flags. */
+static void symtab_account(hpi_symtab_t *t, int i, const symtab_found_t *f)
+{
+    symtab_stats_t *s = &t->stats[i];
+    hpi_mapping_t *m = &t->maps[i];
+    s->lookups++;
+    s->funcs += f->func;
+    s->files += f->file;
+    s->lines += f->line;
+    s->scopes += f->scopes;
+    m->has_functions = s->funcs == s->lookups;
+    m->has_filenames = s->files == s->lookups;
+    m->has_line_numbers = s->lines == s->lookups;
+    m->has_inline_frames = s->scopes == s->lookups;
+}
+
+int hpi_symtab_lookup(hpi_symtab_t *t, uint64_t addr, hpi_frame_t *frames, int max)
+{
+    symtab_found_t found = {false, false, false, false};
+    Dwfl_Module *mod = dwfl_addrmodule(t->dwfl, addr);
+    int n = 0;
+    if (mod != NULL && max > 0) n = symtab_frames(t, mod, addr, frames, max, &found);
+    if (n == 0) frames[0] = (hpi_frame_t){symtab_hex_name(t, addr), "", 0, 0};
+    int i = symtab_map_index(t, addr);
+    if (i >= 0) symtab_account(t, i, &found);
+    return n ? n : 1;
 }

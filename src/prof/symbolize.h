@@ -31,18 +31,22 @@ typedef struct hpi_mapping {
     const char *file;              /* path as in /proc/self/maps, or "[vdso]" */
     const char *build_id;          /* lower-case hex of the GNU build ID, or "" */
     bool has_functions, has_filenames, has_line_numbers; /* what lookups found */
+    bool has_inline_frames; /* every lookup read the DWARF scopes, so inlined
+                               calls were expanded into frames */
 } hpi_mapping_t;
 
 typedef struct hpi_symtab hpi_symtab_t;
 
-/* Snapshot the process's modules.  NULL when out of memory or libdw fails. */
+/* Snapshot the process's modules.  NULL when out of memory (errno ENOMEM)
+ * or libdw fails (errno another value). */
 HPI_INTERNAL hpi_symtab_t *hpi_symtab_open(void);
 HPI_INTERNAL void hpi_symtab_close(hpi_symtab_t *t);
 
 /* Frames at addr (already adjusted: a return address minus 1), innermost
- * first; at most max.  Returns the number written, at least 1 (an unknown
- * address yields one frame named by its hex value).  Marks the mapping of
- * addr as having functions/files/lines when found. */
+ * first; at most max (>= 1).  Returns the number written, at least 1 (an
+ * unknown address yields one frame named by its hex value).  Marks the
+ * mapping of addr as having functions/files/lines/inline frames while every
+ * lookup in it found them (one miss clears the flag for good). */
 HPI_INTERNAL int hpi_symtab_lookup(hpi_symtab_t *t, uint64_t addr, hpi_frame_t *frames, int max);
 
 /* The mapping that holds addr, or NULL. */
