@@ -23,7 +23,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <link.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +51,46 @@ static struct {
     uintptr_t self_lo, self_hi; /* libhotpath's text, when it is a shared library */
 } mp;
 
+/* log and exp without libm, which the library then need not load into every
+ * process (about 400 KiB of resident memory).  Enough precision for
+ * sampling distances and their correction. */
+#define LN2 0.6931471805599453
+
+/* Natural logarithm of a normal x > 0: x = m * 2^e with m in [1, 2), and
+ * log m = 2 atanh(s), s = (m - 1) / (m + 1) in [0, 1/3): the series to s^11
+ * errs by less than 1e-7. */
+static double ln(double x)
+{
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    int e = (int)((bits >> 52) & 0x7ff) - 1023;
+    bits = (bits & ((UINT64_C(1) << 52) - 1)) | (UINT64_C(1023) << 52);
+    double m;
+    memcpy(&m, &bits, sizeof m);
+    double s = (m - 1) / (m + 1), s2 = s * s;
+    double t =
+        s *
+        (2 + s2 * (2.0 / 3 + s2 * (2.0 / 5 + s2 * (2.0 / 7 + s2 * (2.0 / 9 + s2 * (2.0 / 11))))));
+    return t + e * LN2;
+}
+
+/* e^x for x <= 0: x = k ln 2 + r with |r| <= ln 2 / 2, e^r by its series to
+ * r^13, 2^k built in the exponent bits. */
+static double exp_neg(double x)
+{
+    if (x < -700) return 0;
+    int k = (int)(x / LN2 - 0.5);
+    double r = x - k * LN2, term = 1, sum = 1;
+    for (int i = 1; i < 14; i++) {
+        term *= r / i;
+        sum += term;
+    }
+    uint64_t bits = (uint64_t)(k + 1023) << 52;
+    double p;
+    memcpy(&p, &bits, sizeof p);
+    return sum * p;
+}
+
 int64_t hpi_memprof_next_sample(int64_t rate, uint64_t *seed)
 {
     if (rate <= 0) return INT64_MAX;
@@ -62,7 +101,7 @@ int64_t hpi_memprof_next_sample(int64_t rate, uint64_t *seed)
     x ^= x >> 27;
     *seed = x;
     double u = (double)((x * 0x2545F4914F6CDD1DULL) >> 11) * 0x1.0p-53; /* [0, 1) */
-    double d = -log1p(-u) * (double)rate;                               /* Exp(mean rate) */
+    double d = -ln(1 - u) * (double)rate; /* Exp(mean rate); 1 - u >= 2^-53 */
     return d >= 0x1.0p62 ? INT64_MAX / 2 : (int64_t)d;
 }
 
@@ -183,7 +222,7 @@ static void unsample(double count, double bytes, int64_t rate, int64_t *oc, int6
         return;
     }
     double avg = bytes / count;
-    double scale = 1 / (1 - exp(-avg / (double)rate));
+    double scale = 1 / (1 - exp_neg(-avg / (double)rate));
     *oc = (int64_t)((double)count * scale);
     *ob = (int64_t)((double)bytes * scale);
 }

@@ -35,6 +35,8 @@
 #define _GNU_SOURCE
 #include "prof/symbolize.h"
 
+#include "prof/dwlib.h"
+
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
@@ -67,11 +69,8 @@ struct hpi_symtab {
 
 static char *debuginfo_path_none = NULL; /* NULL: libdw's default search path */
 
-static const Dwfl_Callbacks symtab_callbacks = {
-    .find_elf = dwfl_linux_proc_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
-    .debuginfo_path = &debuginfo_path_none,
-};
+/* libdw's callbacks: set when libdw is loaded (symtab_dwfl_open). */
+static Dwfl_Callbacks symtab_callbacks = {.debuginfo_path = &debuginfo_path_none};
 
 /* A copy of s[0..len) owned by the table, or NULL when out of memory. */
 static const char *symtab_strndup(hpi_symtab_t *t, const char *s, size_t len)
@@ -159,13 +158,13 @@ static void symtab_main_first(hpi_symtab_t *t)
 /* The build ID of the module covering m, as hex, or "".  0 or ENOMEM. */
 static int symtab_build_id(hpi_symtab_t *t, hpi_mapping_t *m)
 {
-    Dwfl_Module *mod = dwfl_addrmodule(t->dwfl, m->start);
+    Dwfl_Module *mod = hpi_dw.dwfl_addrmodule(t->dwfl, m->start);
     if (mod == NULL) return 0;
     Dwarf_Addr bias;
-    (void)dwfl_module_getelf(mod, &bias); /* loads the ELF so the ID is known */
+    (void)hpi_dw.dwfl_module_getelf(mod, &bias); /* loads the ELF so the ID is known */
     const unsigned char *bits;
     GElf_Addr vaddr;
-    int len = dwfl_module_build_id(mod, &bits, &vaddr);
+    int len = hpi_dw.dwfl_module_build_id(mod, &bits, &vaddr);
     if (len <= 0) return 0;
     char hex[2 * 256 + 1];
     if (len > 256) len = 256;
@@ -179,13 +178,16 @@ static int symtab_build_id(hpi_symtab_t *t, hpi_mapping_t *m)
  * errno value (EIO when libdw gives no errno). */
 static int symtab_dwfl_open(hpi_symtab_t *t)
 {
-    Dwfl *d = dwfl_begin(&symtab_callbacks);
+    if (hpi_dw_load() != 0) return ENOENT;
+    symtab_callbacks.find_elf = hpi_dw.dwfl_linux_proc_find_elf; /* same values each time */
+    symtab_callbacks.find_debuginfo = hpi_dw.dwfl_standard_find_debuginfo;
+    Dwfl *d = hpi_dw.dwfl_begin(&symtab_callbacks);
     if (d == NULL) return ENOMEM; /* its only failure */
-    dwfl_report_begin(d);
-    int r = dwfl_linux_proc_report(d, getpid());
-    if (dwfl_report_end(d, NULL, NULL) != 0 && r == 0) r = EIO;
+    hpi_dw.dwfl_report_begin(d);
+    int r = hpi_dw.dwfl_linux_proc_report(d, getpid());
+    if (hpi_dw.dwfl_report_end(d, NULL, NULL) != 0 && r == 0) r = EIO;
     if (r != 0) {
-        dwfl_end(d);
+        hpi_dw.dwfl_end(d);
         return r > 0 ? r : EIO;
     }
     t->dwfl = d;
@@ -213,7 +215,7 @@ hpi_symtab_t *hpi_symtab_open(void)
 void hpi_symtab_close(hpi_symtab_t *t)
 {
     if (t == NULL) return;
-    if (t->dwfl) dwfl_end(t->dwfl);
+    if (t->dwfl) hpi_dw.dwfl_end(t->dwfl);
     while (t->strings) {
         symtab_str_t *n = t->strings->next;
         free(t->strings);
@@ -261,16 +263,18 @@ typedef struct symtab_pos {
 static const char *symtab_die_name(Dwarf_Die *die)
 {
     Dwarf_Attribute a;
-    const char *s = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &a));
-    if (s == NULL) s = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a));
-    if (s == NULL) s = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &a));
+    const char *s =
+        hpi_dw.dwarf_formstring(hpi_dw.dwarf_attr_integrate(die, DW_AT_linkage_name, &a));
+    if (s == NULL)
+        s = hpi_dw.dwarf_formstring(hpi_dw.dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a));
+    if (s == NULL) s = hpi_dw.dwarf_formstring(hpi_dw.dwarf_attr_integrate(die, DW_AT_name, &a));
     return s;
 }
 
 static int64_t symtab_decl_line(Dwarf_Die *die)
 {
     int line = 0;
-    return dwarf_decl_line(die, &line) == 0 && line > 0 ? line : 0;
+    return hpi_dw.dwarf_decl_line(die, &line) == 0 && line > 0 ? line : 0;
 }
 
 /* The concrete scopes around pc (DWARF address), innermost first: the
@@ -279,14 +283,14 @@ static int64_t symtab_decl_line(Dwarf_Die *die)
 static int symtab_scopes(Dwarf_Die *cudie, Dwarf_Addr pc, Dwarf_Die **scopes)
 {
     Dwarf_Die *s = NULL;
-    int n = dwarf_getscopes(cudie, pc, &s);
+    int n = hpi_dw.dwarf_getscopes(cudie, pc, &s);
     if (n <= 0) {
         free(s);
         return n;
     }
     Dwarf_Die inner = s[0];
     free(s);
-    return dwarf_getscopes_die(&inner, scopes);
+    return hpi_dw.dwarf_getscopes_die(&inner, scopes);
 }
 
 /* The call site of an inlined subroutine: the position in its caller. */
@@ -297,12 +301,13 @@ static symtab_pos_t symtab_call_site(Dwarf_Die *cudie, Dwarf_Die *inl)
     Dwarf_Word v;
     Dwarf_Files *files;
     size_t nfiles;
-    if (dwarf_formudata(dwarf_attr(inl, DW_AT_call_file, &a), &v) == 0 &&
-        dwarf_getsrcfiles(cudie, &files, &nfiles) == 0 && v < nfiles) {
-        const char *f = dwarf_filesrc(files, v, NULL, NULL);
+    if (hpi_dw.dwarf_formudata(hpi_dw.dwarf_attr(inl, DW_AT_call_file, &a), &v) == 0 &&
+        hpi_dw.dwarf_getsrcfiles(cudie, &files, &nfiles) == 0 && v < nfiles) {
+        const char *f = hpi_dw.dwarf_filesrc(files, v, NULL, NULL);
         if (f) p.file = f;
     }
-    if (dwarf_formudata(dwarf_attr(inl, DW_AT_call_line, &a), &v) == 0) p.line = (int64_t)v;
+    if (hpi_dw.dwarf_formudata(hpi_dw.dwarf_attr(inl, DW_AT_call_line, &a), &v) == 0)
+        p.line = (int64_t)v;
     return p;
 }
 
@@ -315,7 +320,7 @@ static int symtab_inlined(Dwarf_Die *cudie, Dwarf_Die *scopes, int nscopes, symt
     int n = 0;
     *sub = NULL;
     for (int i = 0; i < nscopes; i++) {
-        int tag = dwarf_tag(&scopes[i]);
+        int tag = hpi_dw.dwarf_tag(&scopes[i]);
         if (tag == DW_TAG_subprogram) {
             *sub = &scopes[i];
             break;
@@ -334,9 +339,9 @@ static int symtab_inlined(Dwarf_Die *cudie, Dwarf_Die *scopes, int nscopes, symt
 static symtab_pos_t symtab_line_of(Dwfl_Module *mod, uint64_t addr)
 {
     symtab_pos_t p = {"", 0};
-    Dwfl_Line *l = dwfl_module_getsrc(mod, addr);
+    Dwfl_Line *l = hpi_dw.dwfl_module_getsrc(mod, addr);
     int line = 0;
-    const char *f = l ? dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL) : NULL;
+    const char *f = l ? hpi_dw.dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL) : NULL;
     if (f != NULL) {
         p.file = f;
         p.line = line > 0 ? line : 0;
@@ -357,7 +362,7 @@ static const char *symtab_hex_name(hpi_symtab_t *t, uint64_t addr)
  * "clock_gettime@@GLIBC_2.17"), or NULL. */
 static const char *symtab_symbol(hpi_symtab_t *t, Dwfl_Module *mod, uint64_t addr)
 {
-    const char *sym = dwfl_module_addrname(mod, addr);
+    const char *sym = hpi_dw.dwfl_module_addrname(mod, addr);
     const char *at = sym ? strchr(sym, '@') : NULL;
     if (at == NULL || at == sym) return sym;
     const char *s = symtab_strndup(t, sym, (size_t)(at - sym));
@@ -373,7 +378,7 @@ static int symtab_frames(hpi_symtab_t *t, Dwfl_Module *mod, uint64_t addr, hpi_f
     found->file = pos.file[0] != '\0';
     found->line = pos.line > 0;
     Dwarf_Addr bias = 0;
-    Dwarf_Die *cudie = dwfl_module_addrdie(mod, addr, &bias);
+    Dwarf_Die *cudie = hpi_dw.dwfl_module_addrdie(mod, addr, &bias);
     Dwarf_Die *scopes = NULL, *sub = NULL;
     int nscopes = cudie ? symtab_scopes(cudie, addr - bias, &scopes) : 0;
     int n = 0;
@@ -408,7 +413,7 @@ static void symtab_account(hpi_symtab_t *t, int i, const symtab_found_t *f)
 int hpi_symtab_lookup(hpi_symtab_t *t, uint64_t addr, hpi_frame_t *frames, int max)
 {
     symtab_found_t found = {false, false, false, false};
-    Dwfl_Module *mod = dwfl_addrmodule(t->dwfl, addr);
+    Dwfl_Module *mod = hpi_dw.dwfl_addrmodule(t->dwfl, addr);
     int n = 0;
     if (mod != NULL && max > 0) n = symtab_frames(t, mod, addr, frames, max, &found);
     if (n == 0) frames[0] = (hpi_frame_t){symtab_hex_name(t, addr), "", 0, 0};
