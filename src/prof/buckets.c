@@ -2,6 +2,7 @@
 #include "prof/buckets.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,11 +16,30 @@ static uint64_t hash_stack(const uintptr_t *pcs, int n, uint64_t key)
     return h ^ (h >> 29);
 }
 
+/* Double the hash chains (the old array stays in metadata memory: the
+ * arrays made over a store's life add up to less than the last).  False
+ * when out of memory: the chains just grow longer. */
+static bool grow_heads_locked(hpi_buckets_t *st)
+{
+    size_t n = st->nheads ? st->nheads * 2 : 1024;
+    hpi_bucket_t **heads = hpi_meta_alloc(n * sizeof *heads);
+    if (heads == NULL) return false;
+    for (hpi_bucket_t *b = st->all; b != NULL; b = b->all_next) {
+        hpi_bucket_t **head = &heads[b->hash & (n - 1)];
+        b->hash_next = *head;
+        *head = b;
+    }
+    st->heads = heads;
+    st->nheads = n;
+    return true;
+}
+
 hpi_bucket_t *hpi_buckets_find_locked(hpi_buckets_t *st, const uintptr_t *pcs, int npcs,
                                       uint64_t key)
 {
+    if ((uint64_t)st->n >= 2 * st->nheads && !grow_heads_locked(st) && st->nheads == 0) return NULL;
     uint64_t h = hash_stack(pcs, npcs, key);
-    hpi_bucket_t **head = &st->heads[h % HPI_BUCKET_HEADS];
+    hpi_bucket_t **head = &st->heads[h & (st->nheads - 1)];
     for (hpi_bucket_t *b = *head; b != NULL; b = b->hash_next)
         if (b->hash == h && b->key == key && b->npcs == npcs &&
             memcmp(b->pcs, pcs, (size_t)npcs * sizeof pcs[0]) == 0)

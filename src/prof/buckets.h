@@ -15,7 +15,6 @@
 #include "prim/prim.h"
 
 #define HPI_BUCKET_VALUES 4
-#define HPI_BUCKET_HEADS 4096
 
 typedef struct hpi_bucket {
     struct hpi_bucket *hash_next, *all_next; /* store lock */
@@ -28,9 +27,10 @@ typedef struct hpi_bucket {
 
 typedef struct hpi_buckets {
     hpi_lock_t lock;
-    hpi_bucket_t *heads[HPI_BUCKET_HEADS]; /* lock */
-    hpi_bucket_t *all;                     /* lock: newest first */
-    int64_t n;                             /* lock */
+    hpi_bucket_t **heads; /* lock: nheads hash chains, doubled when n > 2 * nheads */
+    size_t nheads;        /* lock: a power of two, or 0 before the first bucket */
+    hpi_bucket_t *all;    /* lock: newest first */
+    int64_t n;            /* lock */
 } hpi_buckets_t;
 
 /* The bucket of (pcs, key), made if new; NULL when out of memory.  The

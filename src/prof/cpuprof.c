@@ -138,10 +138,16 @@ static void chain_prof(int sig, siginfo_t *info, void *uc)
     }
 }
 
-static void record_sample(const void *uc)
+/* weight: the periods of CPU time this signal stands for.  A CPU-time timer
+ * that expires again while its signal is pending counts an overrun instead
+ * of queueing a second signal (under load, or above the tick rate), so the
+ * sample carries 1 + si_overrun periods and the profile's CPU time stays
+ * true. */
+static void record_sample(const void *uc, uint32_t weight)
 {
     hpi_cpurec_t *rec = hpi_cpuring_reserve(&cpu.ring);
     if (rec == NULL) return; /* full: counted as lost */
+    rec->weight = weight;
     rec->npcs = hpi_stack_from_signal(uc, rec->pcs, HPI_STACK_MAX);
     hpi_thread_t *t = hpi_thread_self();
     rec->labels = t != NULL ? atomic_load_explicit(&t->labels, memory_order_relaxed) : NULL;
@@ -158,7 +164,8 @@ static void prof_handler(int sig, siginfo_t *info, void *uc)
     /* Pairs with stop: either stop sees in_handler > 0 and waits, or this
      * handler sees running == 0 (both sequentially consistent). */
     atomic_fetch_add(&cpu.in_handler, 1);
-    if (atomic_load(&cpu.running)) record_sample(uc);
+    uint32_t overrun = info->si_overrun > 0 ? (uint32_t)info->si_overrun : 0;
+    if (atomic_load(&cpu.running)) record_sample(uc, 1 + overrun);
     atomic_fetch_sub(&cpu.in_handler, 1);
     errno = saved;
 }
@@ -296,7 +303,7 @@ static hpi_pprof_t *new_profile(int64_t period, int64_t start_wall)
 
 static void add_record_locked(const hpi_cpurec_t *rec)
 {
-    int64_t values[2] = {1, cpu.period};
+    int64_t values[2] = {rec->weight, (int64_t)rec->weight * cpu.period};
     hpi_pprof_label_t labels[MAX_LABELS];
     int nlabels = hpi_labels_to_pprof(rec->labels, labels, MAX_LABELS);
     if (rec->npcs > 0)

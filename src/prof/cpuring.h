@@ -23,6 +23,7 @@ typedef struct hpi_cpurec {
     _Atomic uint64_t seq;         /* ring protocol, see cpuring.c */
     uint64_t pos;                 /* the position the producer reserved */
     const hp_labels_t *labels;    /* the thread's labels when sampled, or NULL */
+    uint32_t weight;              /* timer periods this sample stands for (1 + overruns) */
     int npcs;                     /* entries in pcs; 0: the stack could not be read */
     uintptr_t pcs[HPI_STACK_MAX]; /* pcs[0] exact (interrupted PC), then return addresses */
 } hpi_cpurec_t;
