@@ -8,7 +8,8 @@ Three tables, each from interleaved repetitions (medians):
    libprofiler (CPUPROFILE, CPUPROFILE_FREQUENCY=100).  Overhead = time with
    the profiler / time without - 1.  Target (issue 3): hotpath <= 1%.
 2. Heap sampling at the default rate (512 KiB) on the allocator workloads of
-   run.py: hotpath with HOTPATH_MEMPROFILERATE=0 against the default.
+   run.py: hotpath with HOTPATH_MEMPROFILERATE=0 against the default, runs
+   paired with their order alternating, and an A/A pair for the noise floor.
    Target: <= 2%.
 3. Recording every allocation, for the record, on the churn workload:
    hotpath at rate 1; gperftools' heap profiler (libtcmalloc with
@@ -71,20 +72,41 @@ def cpu_table(args, hp, tmp):
     return 100 * (med["hotpath"] / med["off"] - 1)
 
 
+def paired(argv, env_a, env_b, reps):
+    """Ratios b/a of runs made in pairs, the order alternating (ABBA), so
+    that drift and order effects cancel; plus an A/A ratio (a against a
+    third run of a) that shows the noise floor.  Returns (median a,
+    median b, median b/a, median A/A)."""
+    a, b, ratio, aa = [], [], [], []
+    for i in range(reps):
+        order = [("a", env_a), ("b", env_b), ("a2", env_a)]
+        if i % 2:
+            order.reverse()
+        got = {k: measure(argv, env) for k, env in order}
+        a.append(got["a"])
+        b.append(got["b"])
+        ratio.append(got["b"] / got["a"])
+        aa.append(got["a2"] / got["a"])
+    med = statistics.median
+    return med(a), med(b), med(ratio), med(aa)
+
+
 def heap_table(args, hp):
     print("\n## Heap sampling at the default rate (hotpath; ns per op)\n")
-    print("| workload | rate 0 (off) | rate 524288 | overhead |\n|---|---|---|---|")
+    print("Overhead: the median of per-pair ratios (runs paired, order alternating);")
+    print("A/A: the same for two runs with sampling off, the noise floor.\n")
+    print("| workload | rate 0 (off) | rate 524288 | overhead | A/A |\n|---|---|---|---|---|")
     worst = 0.0
     for w in run.workloads(args.build):
         if w.kind != "c" or w.name == "cpuburn":
             continue
         argv = w.argv + (w.quick if args.quick else [])
-        med = interleave({"off": (argv, environ(hp, HOTPATH_MEMPROFILERATE=0)),
-                          "on": (argv, environ(hp, HOTPATH_MEMPROFILERATE=524288))}, args.reps)
-        over = 100 * (med["on"] / med["off"] - 1)
+        off, on, ratio, aa = paired(argv, environ(hp, HOTPATH_MEMPROFILERATE=0),
+                                    environ(hp, HOTPATH_MEMPROFILERATE=524288), args.reps)
+        over = 100 * (ratio - 1)
         worst = max(worst, over)
-        print("| %s | %s | %s | %+.2f%% |" % (w.name, run.fmt_time(med["off"], "c"),
-                                             run.fmt_time(med["on"], "c"), over))
+        print("| %s | %s | %s | %+.2f%% | %+.2f%% |" % (
+            w.name, run.fmt_time(off, "c"), run.fmt_time(on, "c"), over, 100 * (aa - 1)))
     return worst
 
 

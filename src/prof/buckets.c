@@ -37,7 +37,7 @@ static bool grow_heads_locked(hpi_buckets_t *st)
 hpi_bucket_t *hpi_buckets_find_locked(hpi_buckets_t *st, const uintptr_t *pcs, int npcs,
                                       uint64_t key)
 {
-    if ((uint64_t)st->n >= 2 * st->nheads && !grow_heads_locked(st) && st->nheads == 0) return NULL;
+    if ((uint64_t)st->n >= st->nheads && !grow_heads_locked(st) && st->nheads == 0) return NULL;
     uint64_t h = hash_stack(pcs, npcs, key);
     hpi_bucket_t **head = &st->heads[h & (st->nheads - 1)];
     for (hpi_bucket_t *b = *head; b != NULL; b = b->hash_next)

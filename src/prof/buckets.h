@@ -27,7 +27,7 @@ typedef struct hpi_bucket {
 
 typedef struct hpi_buckets {
     hpi_lock_t lock;
-    hpi_bucket_t **heads; /* lock: nheads hash chains, doubled when n > 2 * nheads */
+    hpi_bucket_t **heads; /* lock: nheads hash chains, doubled when n reaches nheads */
     size_t nheads;        /* lock: a power of two, or 0 before the first bucket */
     hpi_bucket_t *all;    /* lock: newest first */
     int64_t n;            /* lock */

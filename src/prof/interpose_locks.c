@@ -2,6 +2,7 @@
  * semaphores and joins, wrapped to feed the mutex and block profiles
  * (lockprof.c).  See prof.h.
  *
+ * (pthread_cond_clockwait and sem_clockwait too: C++'s timed waits use them.)
  * With both profiles off (the default), a wrapper is one relaxed load and a
  * branch before the real function.  With one on, a lock first tries
  * without waiting; only a contended lock is timed.  The real functions are
@@ -40,8 +41,11 @@ typedef int (*mutex_fn)(pthread_mutex_t *);
 typedef int (*rwlock_fn)(pthread_rwlock_t *);
 typedef int (*cond_wait_fn)(pthread_cond_t *, pthread_mutex_t *);
 typedef int (*cond_timedwait_fn)(pthread_cond_t *, pthread_mutex_t *, const struct timespec *);
+typedef int (*cond_clockwait_fn)(pthread_cond_t *, pthread_mutex_t *, clockid_t,
+                                 const struct timespec *);
 typedef int (*sem_wait_fn)(sem_t *);
 typedef int (*sem_timedwait_fn)(sem_t *, const struct timespec *);
+typedef int (*sem_clockwait_fn)(sem_t *, clockid_t, const struct timespec *);
 typedef int (*join_fn)(pthread_t, void **);
 REAL(mutex_fn, pthread_mutex_lock, NULL)
 REAL(mutex_fn, pthread_mutex_unlock, NULL)
@@ -50,8 +54,10 @@ REAL(rwlock_fn, pthread_rwlock_wrlock, NULL)
 REAL(rwlock_fn, pthread_rwlock_unlock, NULL)
 REAL(cond_wait_fn, pthread_cond_wait, "GLIBC_2.3.2")
 REAL(cond_timedwait_fn, pthread_cond_timedwait, "GLIBC_2.3.2")
+REAL(cond_clockwait_fn, pthread_cond_clockwait, NULL)
 REAL(sem_wait_fn, sem_wait, NULL)
 REAL(sem_timedwait_fn, sem_timedwait, NULL)
+REAL(sem_clockwait_fn, sem_clockwait, NULL)
 REAL(join_fn, pthread_join, NULL)
 
 static int mutex_on(void)
@@ -142,6 +148,14 @@ HP_API int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const s
     return TIMED_WAIT(get_pthread_cond_timedwait()(c, m, t));
 }
 
+/* What C++'s condition_variable::wait_for and wait_until use. */
+HP_API int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock,
+                                  const struct timespec *t)
+{
+    if (HPI_LIKELY(!block_on())) return get_pthread_cond_clockwait()(c, m, clock, t);
+    return TIMED_WAIT(get_pthread_cond_clockwait()(c, m, clock, t));
+}
+
 HP_API int sem_wait(sem_t *s)
 {
     if (HPI_LIKELY(!block_on())) return get_sem_wait()(s);
@@ -154,6 +168,13 @@ HP_API int sem_timedwait(sem_t *s, const struct timespec *t)
     if (HPI_LIKELY(!block_on())) return get_sem_timedwait()(s, t);
     if (sem_trywait(s) == 0) return 0;
     return TIMED_WAIT(get_sem_timedwait()(s, t));
+}
+
+HP_API int sem_clockwait(sem_t *s, clockid_t clock, const struct timespec *t)
+{
+    if (HPI_LIKELY(!block_on())) return get_sem_clockwait()(s, clock, t);
+    if (sem_trywait(s) == 0) return 0;
+    return TIMED_WAIT(get_sem_clockwait()(s, clock, t));
 }
 
 HP_API int pthread_join(pthread_t t, void **ret)

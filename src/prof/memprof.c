@@ -2,7 +2,10 @@
  * decision is in alloc/sample.c.
  *
  * A bucket counts the sampled objects of one (stack, size) pair: allocated
- * and freed objects and bytes, as in Go's mprof.go.  Buckets are found
+ * and freed objects and bytes, as in Go's mprof.go.  The size in the key is
+ * rounded, as Go's is: to the size class, and above 32 KiB to 1/8 of its
+ * power of two, so that a stack allocating sizes of every value still makes
+ * a bounded number of buckets (at most ~68 + 8 per power of two).  Buckets are found
  * through a hash table and never freed; a table of live sampled objects
  * (open addressing with backward-shift deletion) maps each object to its
  * bucket so that its free is counted.  One lock guards both; it is taken only
@@ -10,9 +13,11 @@
  * allocated by default), never in a signal handler.  Memory comes from
  * hpi_meta_alloc, so recording never calls malloc.
  *
- * Sizes are the bytes asked for (malloc's argument), which the countdown in
- * the allocator also counts, so the unsampling below is unbiased.  (Go
- * records size-class bytes.)  Figures are current: there is no GC cycle to
+ * Bytes counted are the bytes asked for (malloc's argument), which the
+ * countdown in the allocator also counts, so the unsampling below is
+ * unbiased; each live object's slot keeps its size for the free.  (Go
+ * counts size-class bytes.)  A sample's "bytes" label is its bucket's mean
+ * object size, exact when a stack always asks for one size.  Figures are current: there is no GC cycle to
  * wait for, unlike Go's "as of the last GC".
  */
 #define _GNU_SOURCE
@@ -35,12 +40,13 @@
 #include "prof/symbolize.h"
 
 /* Counters of a heap bucket (buckets.h): objects and bytes allocated and
- * freed; the bucket's key is the object size. */
+ * freed; the bucket's key is the rounded object size (size_key). */
 enum { ALLOCS, ALLOC_BYTES, FREES, FREE_BYTES };
 /* Live sampled objects: open addressing; addr 0 = empty slot. */
 typedef struct obj_slot {
     uintptr_t addr;
     hpi_bucket_t *bucket;
+    size_t size; /* the bytes asked for */
 } obj_slot_t;
 
 /* The buckets' lock (store.lock) also guards the object table. */
@@ -127,18 +133,18 @@ static bool objs_grow_locked(void)
     return true;
 }
 
-static void objs_insert_locked(uintptr_t addr, hpi_bucket_t *b)
+static void objs_insert_locked(uintptr_t addr, hpi_bucket_t *b, size_t size)
 {
     if (2 * (mp.nobjs + 1) > mp.cap && !objs_grow_locked()) return;
     size_t j = slot_of(addr, mp.cap);
     while (mp.objs[j].addr != 0 && mp.objs[j].addr != addr)
         j = (j + 1) & (mp.cap - 1);
     if (mp.objs[j].addr == 0) mp.nobjs++;
-    mp.objs[j] = (obj_slot_t){addr, b};
+    mp.objs[j] = (obj_slot_t){addr, b, size};
 }
 
-/* Remove addr; its bucket, or NULL when it was not recorded. */
-static hpi_bucket_t *objs_remove_locked(uintptr_t addr)
+/* Remove addr; its bucket (and *size), or NULL when it was not recorded. */
+static hpi_bucket_t *objs_remove_locked(uintptr_t addr, size_t *size)
 {
     if (mp.cap == 0) return NULL;
     size_t mask = mp.cap - 1, j = slot_of(addr, mp.cap);
@@ -147,6 +153,7 @@ static hpi_bucket_t *objs_remove_locked(uintptr_t addr)
         j = (j + 1) & mask;
     }
     hpi_bucket_t *b = mp.objs[j].bucket;
+    *size = mp.objs[j].size;
     mp.nobjs--;
     for (size_t k = (j + 1) & mask; mp.objs[k].addr != 0; k = (k + 1) & mask) {
         size_t home = slot_of(mp.objs[k].addr, mp.cap);
@@ -170,6 +177,15 @@ static int skip_own_frames(uintptr_t *pcs, int n)
     return n - i;
 }
 
+/* The size in a bucket's key: the size class's size, or above 32 KiB the
+ * size rounded up to a multiple of 1/8 of its power of two. */
+static uint64_t size_key(size_t size)
+{
+    if (size <= HPI_MAX_SMALL) return hpi_class_size[hpi_size_class(size)];
+    size_t step = ((size_t)1 << (63 - __builtin_clzll((unsigned long long)size))) / 8;
+    return (size + step - 1) & ~(step - 1);
+}
+
 void hpi_memprof_alloc(void *p, size_t size)
 {
     uintptr_t pcs[HPI_STACK_MAX];
@@ -180,11 +196,11 @@ void hpi_memprof_alloc(void *p, size_t size)
     int n = hpi_stack_here(pcs, HPI_STACK_MAX, 0);
     n = skip_own_frames(pcs, n);
     hpi_lock(&mp.store.lock);
-    hpi_bucket_t *b = hpi_buckets_find_locked(&mp.store, pcs, n, size);
+    hpi_bucket_t *b = hpi_buckets_find_locked(&mp.store, pcs, n, size_key(size));
     if (b != NULL) {
         b->v[ALLOCS] += 1;
         b->v[ALLOC_BYTES] += (double)size;
-        objs_insert_locked((uintptr_t)p, b);
+        objs_insert_locked((uintptr_t)p, b, size);
     }
     hpi_unlock(&mp.store.lock);
 }
@@ -192,10 +208,11 @@ void hpi_memprof_alloc(void *p, size_t size)
 void hpi_memprof_free(void *p)
 {
     hpi_lock(&mp.store.lock);
-    hpi_bucket_t *b = objs_remove_locked((uintptr_t)p);
+    size_t size;
+    hpi_bucket_t *b = objs_remove_locked((uintptr_t)p, &size);
     if (b != NULL) {
         b->v[FREES] += 1;
-        b->v[FREE_BYTES] += (double)b->key;
+        b->v[FREE_BYTES] += (double)size;
     }
     hpi_unlock(&mp.store.lock);
 }
@@ -251,7 +268,8 @@ static int write_pprof(int fd, int allocs, const hpi_bucket_copy_t *r, size_t n,
         const double *c = r[i].v;
         unsample(c[ALLOCS], c[ALLOC_BYTES], rate, &v[0], &v[1]);
         unsample(c[ALLOCS] - c[FREES], c[ALLOC_BYTES] - c[FREE_BYTES], rate, &v[2], &v[3]);
-        hpi_pprof_label_t bytes = {"bytes", NULL, (int64_t)r[i].b->key, NULL};
+        int64_t mean = c[ALLOCS] > 0 ? (int64_t)(c[ALLOC_BYTES] / c[ALLOCS] + 0.5) : 0;
+        hpi_pprof_label_t bytes = {"bytes", NULL, mean, NULL};
         err = hpi_pprof_add(p, r[i].b->pcs, r[i].b->npcs, false, v, &bytes, 1);
     }
     if (err == 0) err = hpi_pprof_write(p, fd);

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# lockprof_test: the mutex and block profiles of a known contended mutex and
-# a known condition-variable wait, read by the real `go tool pprof`.
-#   mutex: the delay is charged to the unlocker (hold_lock, through
-#          pthread_mutex_unlock, the leaf), within 20%;
-#   block: the waiters (wait_lock, cond_waiter), within 20%.
+# lockprof_test: the mutex and block profiles of known contended locks and
+# known waits (lockprof_prog.c), read by the real `go tool pprof`.
+#   mutex: each lock's delay is charged to its unlocker (hold_lock through
+#          pthread_mutex_unlock, hold_rwlock through pthread_rwlock_unlock,
+#          the leaves), within 20%;
+#   block: to the waiters (wait_lock, wait_rwlock, cond_waiter,
+#          clock_waiter, sem_waiter, join_waiter), within 20%.
 # Usage: lockprof_test.sh path/to/lockprof_prog
 set -uo pipefail
 prog=$1
@@ -16,8 +18,7 @@ bad() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
 within() { awk -v w="$1" -v g="$2" -v p="$3" 'BEGIN { d = g - w; if (d < 0) d = -d; exit !(d <= w * p / 100) }'; }
 
 "$prog" "$tmp/mutex.pb" "$tmp/block.pb" >"$tmp/truth" || { echo "FAIL: lockprof_prog failed"; exit 1; }
-mutex_truth=$(awk '$2 == "mutex_delay" {print $3}' "$tmp/truth")
-cond_truth=$(awk '$2 == "cond_delay" {print $3}' "$tmp/truth")
+truth() { awk -v k="$1_delay" '$2 == k {print $3}' "$tmp/truth"; }
 
 python3 "$here/pprof_values.py" "$tmp/mutex.pb" >"$tmp/mutex" || bad "pprof cannot read the mutex profile"
 python3 "$here/pprof_values.py" "$tmp/block.pb" >"$tmp/block" || bad "pprof cannot read the block profile"
@@ -28,13 +29,24 @@ grep -q "^types contentions/count delay/nanoseconds$" "$tmp/block" && ok || bad 
 value() { awk -v k="$2" -v f="$3" '$1 == k && $2 == f {print $4}' "$1"; }
 
 leaf=$(awk '$1 == "flat" {print $2}' "$tmp/mutex" | sort -u | tr '\n' ' ')
-[[ $leaf == "pthread_mutex_unlock " ]] && ok || bad "mutex profile leaves: want pthread_mutex_unlock only, got $leaf"
-got=$(value "$tmp/mutex" cum hold_lock)
-within "$mutex_truth" "${got:-0}" 20 && ok || bad "mutex delay at hold_lock: want $mutex_truth ±20%, got ${got:-none}: $(grep flat "$tmp/mutex")"
-got=$(value "$tmp/block" cum wait_lock)
-within "$mutex_truth" "${got:-0}" 20 && ok || bad "block delay at wait_lock: want $mutex_truth ±20%, got ${got:-none}: $(grep flat "$tmp/block")"
-got=$(value "$tmp/block" cum cond_waiter)
-within "$cond_truth" "${got:-0}" 20 && ok || bad "block delay at cond_waiter: want $cond_truth ±20%, got ${got:-none}"
+[[ $leaf == "pthread_mutex_unlock pthread_rwlock_unlock " ]] && ok \
+  || bad "mutex profile leaves: want pthread_mutex_unlock and pthread_rwlock_unlock only, got $leaf"
+
+# check FILE FUNC TRUTH: FUNC's cumulative delay within 20% of TRUTH.
+check() {
+  local got want=$(truth "$3")
+  got=$(value "$tmp/$1" cum "$2")
+  [[ -n $want ]] || { bad "no truth for $3"; return; }
+  within "$want" "${got:-0}" 20 && ok || bad "$1 delay at $2: want $want ±20%, got ${got:-none}: $(grep flat "$tmp/$1")"
+}
+check mutex hold_lock mutex
+check mutex hold_rwlock rwlock
+check block wait_lock mutex
+check block wait_rwlock rwlock
+check block cond_waiter cond
+check block clock_waiter clock
+check block sem_waiter sem
+check block join_waiter join
 
 echo "$passes passed, $fails failed"
 [[ $fails -eq 0 && $passes -gt 0 ]]
