@@ -23,6 +23,7 @@
     X(dwfl_linux_proc_report)                                                                      \
     X(dwfl_linux_proc_find_elf)                                                                    \
     X(dwfl_standard_find_debuginfo)                                                                \
+    X(dwfl_build_id_find_debuginfo)                                                                \
     X(dwfl_addrmodule)                                                                             \
     X(dwfl_module_addrname)                                                                        \
     X(dwfl_module_addrdie)                                                                         \

@@ -174,13 +174,31 @@ static int symtab_build_id(hpi_symtab_t *t, hpi_mapping_t *m)
     return m->build_id ? 0 : ENOMEM;
 }
 
+/* Where libdw finds a module's separate debug information: libdw's
+ * standard search, unless DEBUGINFOD_URLS is set (as Debian's shell
+ * profile does), for then the standard search ends by asking those servers,
+ * and a profile written in a server would download debug files from the
+ * network.  Then only the local .build-id tree is searched
+ * (/usr/lib/debug/.build-id, where Debian's -dbgsym packages put them). */
+static int symtab_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+                                 Dwarf_Addr base, const char *file_name,
+                                 const char *debuglink_file, GElf_Word debuglink_crc,
+                                 char **debuginfo_file_name)
+{
+    const char *urls = getenv("DEBUGINFOD_URLS");
+    bool local_only = urls != NULL && urls[0] != '\0';
+    return (local_only ? hpi_dw.dwfl_build_id_find_debuginfo : hpi_dw.dwfl_standard_find_debuginfo)(
+        mod, userdata, modname, base, file_name, debuglink_file, debuglink_crc,
+        debuginfo_file_name);
+}
+
 /* A Dwfl session reporting the own process's modules in t->dwfl.  0 or an
  * errno value (EIO when libdw gives no errno). */
 static int symtab_dwfl_open(hpi_symtab_t *t)
 {
     if (hpi_dw_load() != 0) return ENOENT;
     symtab_callbacks.find_elf = hpi_dw.dwfl_linux_proc_find_elf; /* same values each time */
-    symtab_callbacks.find_debuginfo = hpi_dw.dwfl_standard_find_debuginfo;
+    symtab_callbacks.find_debuginfo = symtab_find_debuginfo;
     Dwfl *d = hpi_dw.dwfl_begin(&symtab_callbacks);
     if (d == NULL) return ENOMEM; /* its only failure */
     hpi_dw.dwfl_report_begin(d);

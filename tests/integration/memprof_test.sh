@@ -4,10 +4,11 @@
 #   rate 1: every allocation recorded, figures exact, allocating functions
 #           are the leaves (the allocator's frames are dropped);
 #   rate 4096: sampled, unsampled figures within 10% of the truth;
-#   debug=1 text form; HOTPATH_MEMPROFILE written at exit.
-# Usage: memprof_test.sh path/to/memprof_prog
+#   debug=1 text form; HOTPATH_MEMPROFILE written at exit and on SIGTERM;
+#   no debuginfod server asked while writing.
+# Usage: memprof_test.sh path/to/memprof_prog path/to/memprof_prog_nodebug
 set -uo pipefail
-prog=$1
+prog=$1 nodebug=$2
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -66,6 +67,15 @@ grep -q "# HeapAlloc = " "$tmp/heap.txt" && ok || bad "text form lacks MemStats"
 HOTPATH_MEMPROFILE="$tmp/exit.pb" "$prog" 1 "$tmp/x.pb" >/dev/null || bad "run with HOTPATH_MEMPROFILE failed"
 python3 "$here/pprof_values.py" "$tmp/exit.pb" >"$tmp/exit.values" && grep -q "^flat site_small 200000 " "$tmp/exit.values" \
   && ok || bad "HOTPATH_MEMPROFILE profile: $(head -3 "$tmp/exit.values" 2>/dev/null)"
+
+# DEBUGINFOD_URLS set (Debian's shell profile sets it): writing a profile
+# asks no debuginfod server, even for a program without debug information
+# (libdebuginfod reports each try when verbose).
+DEBUGINFOD_URLS=http://127.0.0.1:9 DEBUGINFOD_VERBOSE=1 "$nodebug" 1 "$tmp/d.pb" >/dev/null 2>"$tmp/d.err" \
+  || bad "run with DEBUGINFOD_URLS failed: $(tail -3 "$tmp/d.err")"
+grep -qi "debuginfod\|server url" "$tmp/d.err" && bad "debuginfod was asked: $(head -3 "$tmp/d.err")" || ok
+python3 "$here/pprof_values.py" "$tmp/d.pb" | grep -q "^flat site_small 200000 " && ok \
+  || bad "profile written with DEBUGINFOD_URLS set lacks site_small"
 
 # SIGTERM: a process killed before exit still leaves its heap profile, and
 # dies of SIGTERM as it would have.
