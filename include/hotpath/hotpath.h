@@ -9,6 +9,7 @@
 
 #include "hotpath/alloc.h"
 #include "hotpath/memstats.h"
+#include "hotpath/http.h"
 #include "hotpath/prof.h"
 
 #endif /* HOTPATH_HOTPATH_H */

@@ -275,6 +275,11 @@ typedef struct hpi_options {
     int64_t cpuprofile_signal; /* signal that toggles the CPU profile; 0 off */
     const char *cpuprofile;    /* path: CPU profile of the whole run, or NULL */
     const char *memprofile;    /* path: heap profile written at exit, or NULL */
+    /* The debug server (src/http/). */
+    const char *http;          /* address to serve on at start-up, or NULL */
+    int64_t http_public;       /* 1: a non-loopback address is allowed (with a token) */
+    const char *http_token;    /* bearer token every request must carry, or NULL */
+    int64_t http_pid;          /* >0: only this process serves HOTPATH_HTTP */
 } hpi_options_t;
 extern HPI_INTERNAL hpi_options_t hpi_options;
 HPI_INTERNAL void hpi_options_init(void);

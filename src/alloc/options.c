@@ -3,6 +3,7 @@
  * the default; nothing here calls malloc.  docs/OPTIONS.md lists the same
  * table for users: keep the two together. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -54,6 +55,14 @@ static const option_t table[] = {
     /* Profiles of the whole run, written at exit. */
     {"CPUPROFILE", .kind = OPT_PATH, .path = &hpi_options.cpuprofile},
     {"MEMPROFILE", .kind = OPT_PATH, .path = &hpi_options.memprofile},
+    /* The debug server: its address, the opt-in to listen beyond loopback,
+     * and the bearer token its requests must carry. */
+    {"HTTP", .kind = OPT_PATH, .path = &hpi_options.http},
+    {"HTTP_PUBLIC", .value = &hpi_options.http_public, .kind = OPT_BOOL},
+    {"HTTP_TOKEN", .kind = OPT_PATH, .path = &hpi_options.http_token},
+    /* Only the process with this pid serves HOTPATH_HTTP, not its children
+     * (hotpath run sets it). */
+    {"HTTP_PID", .value = &hpi_options.http_pid, .kind = OPT_INT, .min = 0, .max = INT32_MAX},
 };
 
 static int parse_choice(const char *s, const char *const *choices, int64_t *out)

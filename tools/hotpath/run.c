@@ -35,6 +35,7 @@ static const env_flag_t env_flags[] = {
     {"-cpuprofile", "HOTPATH_CPUPROFILE"},
     {"-memprofile", "HOTPATH_MEMPROFILE"},
     {"-memprofilerate", "HOTPATH_MEMPROFILERATE"},
+    {"-http", "HOTPATH_HTTP"},
 };
 
 /* If a is one of env_flags ("-flag value", "-flag=value", or with "--"),
@@ -53,6 +54,13 @@ static int run_env_flag(int argc, char **argv, int i)
             return -1;
         }
         setenv(env_flags[k].var, val, 1);
+        if (strcmp(env_flags[k].var, "HOTPATH_HTTP") == 0) {
+            /* Only the program serves, not the children it starts: it keeps
+             * this process's pid across exec. */
+            char pid[16];
+            snprintf(pid, sizeof pid, "%d", (int)getpid());
+            setenv("HOTPATH_HTTP_PID", pid, 1);
+        }
         return a[n] == '=' ? 1 : 2;
     }
     return 0;
@@ -76,6 +84,10 @@ void hpcli_run_help(void)
            "                      (HOTPATH_MEMPROFILE)\n"
            "  -memprofilerate n   mean bytes between heap samples (default 524288;\n"
            "                      1: every allocation; HOTPATH_MEMPROFILERATE)\n"
+           "  -http addr          serve /debug/pprof/ on addr, e.g. 127.0.0.1:6060\n"
+           "                      (HOTPATH_HTTP; loopback only unless\n"
+           "                      HOTPATH_HTTP_PUBLIC=1 and HOTPATH_HTTP_TOKEN are set;\n"
+           "                      the program serves, not its children)\n"
            "  -v, --verbose       print the library preloaded and the program run\n"
            "  -h, --help          print this help\n"
            "\n"

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# http_test: the debug server over real HTTP (curl), its profiles read live by
+# the real `go tool pprof http://...`.
+#   index, named profiles, profile?seconds, cmdline, symbol (GET and POST);
+#   Go's errors (404 Unknown profile, 400 seconds, 400 seconds+debug, 500
+#   CPU profiling in use, 501 trace) and headers (nosniff, attachment);
+#   405 on other methods; loopback only unless opted in, then a token;
+#   HOTPATH_HTTP from the environment, and `hotpath run -http` serving in
+#   the program only, not in its children.
+# Usage: http_test.sh path/to/http_prog path/to/hotpath path/to/libhotpath.so
+set -uo pipefail
+prog=$1 cli=$2 lib=$3
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+export HOME=$tmp PPROF_TMPDIR=$tmp
+fails=0 passes=0
+ok() { passes=$((passes + 1)); }
+bad() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+
+# get URL [curl args...]: "status\n" then headers and body in $tmp/h, $tmp/b.
+get() {
+  local url=$1
+  shift
+  curl -s --noproxy '*' --max-time 30 -D "$tmp/h" -o "$tmp/b" -w '%{http_code}' "$@" "$url"
+}
+header() { tr -d '\r' <"$tmp/h" | awk -v k="$1" 'BEGIN { IGNORECASE = 1 } index(tolower($0), tolower(k) ": ") == 1 { sub(/^[^:]*: /, ""); print }'; }
+pprof_top() { timeout 60 go tool pprof -top "$@" 2>&1; }
+
+# serve OUT ARGS...: start http_prog, wait for its port line; sets $port.
+serve() {
+  local out=$1
+  shift
+  "$prog" "$@" >"$out" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do grep -q '^port' "$out" && break; sleep 0.1; done
+  port=$(awk '$1 == "port" {print $2}' "$out")
+}
+
+serve "$tmp/main.out" 127.0.0.1:0 120
+[[ $(awk '$1 == "start" {print $2}' "$tmp/main.out") == 0 && ${port:-0} -gt 0 ]] && ok \
+  || { bad "server did not start: $(cat "$tmp/main.out")"; echo "0 passed, 1 failed"; exit 1; }
+base=http://127.0.0.1:$port/debug/pprof
+
+# A forked child has no server.
+grep -q "^child_port 0 child_stop ok$" "$tmp/main.out" && ok || bad "forked child: $(cat "$tmp/main.out")"
+
+# Index: HTML with every profile, counts, the debug=2 dump link.
+st=$(get "$base/")
+[[ $st == 200 ]] && ok || bad "index: status $st"
+[[ $(header Content-Type) == "text/html; charset=utf-8" ]] && ok || bad "index content type: $(header Content-Type)"
+[[ $(header X-Content-Type-Options) == nosniff ]] && ok || bad "index lacks nosniff"
+for p in allocs block cmdline goroutine heap mutex profile threadcreate trace; do
+  grep -q "href=\"$p" "$tmp/b" && ok || bad "index lacks $p"
+done
+grep -q 'goroutine?debug=2' "$tmp/b" && ok || bad "index lacks the debug=2 link"
+grep -Eq '<td>[1-9][0-9]*</td><td><a href="goroutine' "$tmp/b" && ok || bad "index: no thread count"
+
+# Named profiles, live through go tool pprof.
+for p in heap:inuse_space allocs:alloc_space goroutine:goroutine threadcreate:threadcreate mutex:delay block:delay; do
+  name=${p%:*} type=${p#*:}
+  out=$(pprof_top "$base/$name")
+  grep -q "^Type: $type$" <<<"$out" && ok || bad "go tool pprof $name: $(head -5 <<<"$out")"
+done
+grep -q churn <<<"$(pprof_top -sample_index=alloc_space "$base/allocs")" && ok || bad "allocs profile lacks churn"
+st=$(get "$base/heap")
+[[ $st == 200 && $(header Content-Type) == application/octet-stream ]] && ok || bad "heap: $st $(header Content-Type)"
+[[ $(header Content-Disposition) == 'attachment; filename="heap"' ]] && ok || bad "heap disposition: $(header Content-Disposition)"
+st=$(get "$base/goroutine?debug=2")
+[[ $st == 200 && $(header Content-Type) == "text/plain; charset=utf-8" ]] && ok || bad "goroutine?debug=2: $st $(header Content-Type)"
+grep -q "^thread [0-9]* \"hp-http\" \[running\]:$" "$tmp/b" && grep -q "^thread [0-9]* \"civetweb-worker\"" "$tmp/b" && ok || bad "goroutine?debug=2 body: $(head -5 "$tmp/b")"
+st=$(get -I "$base/heap?debug=1")
+[[ $st == 200 ]] && ok || bad "HEAD heap: $st"
+
+# The CPU profile, and a second one while it runs.
+out_file=$tmp/cpu.top
+pprof_top "$base/profile?seconds=3" >"$out_file" &
+cpu_pid=$!
+sleep 1
+st=$(get "$base/profile?seconds=1")
+[[ $st == 500 ]] && grep -q "^Could not enable CPU profiling: cpu profiling already in use$" "$tmp/b" && ok \
+  || bad "second CPU profile: $st $(cat "$tmp/b")"
+wait $cpu_pid
+grep -q "^Type: cpu$" "$out_file" && grep -q " burn$" "$out_file" && ok || bad "CPU profile over HTTP: $(head -12 "$out_file")"
+
+# Go's errors.
+check() { # check WANT_STATUS WANT_BODY URL [curl args]
+  local want=$1 body=$2 url=$3 st
+  shift 3
+  st=$(get "$url" "$@")
+  [[ $st == "$want" ]] && [[ $(cat "$tmp/b") == "$body" ]] && ok || bad "$url: want $want '$body', got $st '$(head -c 200 "$tmp/b")'"
+}
+check 404 "Unknown profile" "$base/nosuch"
+check 400 'invalid value for "seconds" - must be a positive integer' "$base/heap?seconds=x"
+check 400 'invalid value for "seconds" - must be a positive integer' "$base/heap?seconds=-1"
+check 400 "seconds and debug params are incompatible" "$base/heap?seconds=1&debug=1"
+check 501 "the execution tracer is not available yet" "$base/trace"
+check 405 "method not allowed" "$base/" -X DELETE
+check 404 "404 page not found" "http://127.0.0.1:$port/elsewhere"
+[[ $(header X-Content-Type-Options) == nosniff ]] && ok || bad "error lacks nosniff"
+
+# cmdline: the arguments joined by NUL bytes.
+get "$base/cmdline" >/dev/null
+[[ $(tr '\0' ' ' <"$tmp/b") == "$prog 127.0.0.1:0 120" ]] && ok || bad "cmdline: $(tr '\0' ' ' <"$tmp/b")"
+
+# symbol: GET says symbols exist; POST resolves burn's address.
+check 200 "num_symbols: 1" "$base/symbol"
+addr=$(awk '$1 == "burn_addr" {print $2}' "$tmp/main.out")
+st=$(get "$base/symbol" --data-binary "0x1+$addr")
+grep -q "^$addr burn$" "$tmp/b" && ok || bad "symbol POST $addr: $st $(cat "$tmp/b")"
+
+# Access: other addresses need the opt-in and a token.
+"$prog" 0.0.0.0:0 >"$tmp/pub.out" 2>&1
+grep -q "^start 13$" "$tmp/pub.out" && grep -q "needs HOTPATH_HTTP_PUBLIC=1 and a token" "$tmp/pub.out" && ok \
+  || bad "0.0.0.0 without opt-in: $(cat "$tmp/pub.out")"
+"$prog" nonsense >"$tmp/bad.out" 2>&1
+grep -q "^start 22$" "$tmp/bad.out" && grep -q 'bad address "nonsense"' "$tmp/bad.out" && ok || bad "bad address: $(cat "$tmp/bad.out")"
+HOTPATH_HTTP_PUBLIC=1 HOTPATH_HTTP_TOKEN=s3cret serve "$tmp/tok.out" 0.0.0.0:0 30
+tbase=http://127.0.0.1:$port/debug/pprof
+st=$(get "$tbase/cmdline")
+[[ $st == 401 && $(header WWW-Authenticate) == Bearer ]] && ok || bad "no token: $st"
+[[ $(get "$tbase/cmdline" -H "Authorization: Bearer wrong") == 401 ]] && ok || bad "wrong token accepted"
+[[ $(get "$tbase/cmdline" -H "Authorization: Bearer s3cret") == 200 ]] && ok || bad "right token refused"
+
+# HOTPATH_HTTP from the environment; hotpath run -http serves in the
+# program only (sh), not in the child it starts (true).
+err=$(HOTPATH_HTTP=127.0.0.1:0 LD_PRELOAD="$lib" /bin/true 2>&1)
+grep -q "debug server on http://127.0.0.1:[0-9]*/debug/pprof/" <<<"$err" && ok || bad "HOTPATH_HTTP: $err"
+err=$(HOTPATH_HTTP=bogus LD_PRELOAD="$lib" /bin/true 2>&1)
+grep -q 'bad address "bogus"' <<<"$err" && ok || bad "HOTPATH_HTTP=bogus: $err"
+err=$("$cli" run -http 127.0.0.1:0 -- /bin/sh -c '/bin/true; /bin/true' 2>&1)
+[[ $(grep -c "debug server on" <<<"$err") == 1 ]] && ok || bad "hotpath run -http: want one server, got: $err"
+
+# The host program lived through all of it.
+kill -0 "${pids[0]}" 2>/dev/null && ok || bad "http_prog died: $(tail -5 "$tmp/main.out")"
+
+echo "$passes passed, $fails failed"
+[[ $fails -eq 0 && $passes -gt 0 ]]
