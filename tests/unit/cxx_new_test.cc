@@ -52,7 +52,7 @@ template <typename A, typename R> void check_pair(const char *what, A alloc, R r
     Counts b = counts();
     CHECK_MSG(p != nullptr, "%s returned nullptr", what);
     CHECK_MSG(b.mallocs == a.mallocs + 1, "%s did not allocate through hotpath", what);
-    if (p) std::memset(p, 0x6b, 16);
+    if (p) std::memset(p, 0x6b, malloc_usable_size(p)); /* all of it is writable */
     release(p);
     Counts c = counts();
     CHECK_MSG(c.frees == b.frees + 1, "%s: delete did not free through hotpath", what);
