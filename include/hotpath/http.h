@@ -5,7 +5,8 @@
  *
  * Endpoints under /debug/pprof/: the index, profile?seconds=N (CPU),
  * heap, allocs, goroutine (debug=0|1|2), threadcreate, mutex, block,
- * cmdline and symbol, with Go's status codes and messages.
+ * cmdline and symbol, with Go's status codes and messages; /debug/vars
+ * (Go's expvar JSON with MemStats) and /metrics (Prometheus text).
  *
  * The server listens on loopback only, unless the address is another one
  * and HOTPATH_HTTP_PUBLIC=1 and a token (HOTPATH_HTTP_TOKEN) are set; with

@@ -290,6 +290,8 @@ static int start_locked(const char *addr)
     }
     hpi_http_register(ctx, "/", entry, not_found);
     hpi_http_register_pprof(ctx, entry);
+    hpi_http_register_vars(ctx, entry);
+    hpi_http_register_metrics(ctx, entry);
     struct mg_server_port sp[1];
     srv.port = hpi_mg.mg_get_server_ports(ctx, 1, sp) >= 1 ? sp[0].port : 0;
     snprintf(srv.host, sizeof srv.host, "%.*s", (int)(strrchr(ports, ':') - ports), ports);

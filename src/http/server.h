@@ -31,7 +31,10 @@ HPI_INTERNAL int hpi_http_memfd(void);
 /* Route uri (and everything under it) through entry_fn to h. */
 HPI_INTERNAL void hpi_http_register(struct mg_context *ctx, const char *uri,
                                     mg_request_handler entry_fn, hpi_http_handler_t *h);
-/* The /debug/pprof/ tree (pprof_handlers.c). */
+/* The /debug/pprof/ tree (pprof_handlers.c), /debug/vars (vars.c) and
+ * /metrics (metrics.c). */
 HPI_INTERNAL void hpi_http_register_pprof(struct mg_context *ctx, mg_request_handler entry_fn);
+HPI_INTERNAL void hpi_http_register_vars(struct mg_context *ctx, mg_request_handler entry_fn);
+HPI_INTERNAL void hpi_http_register_metrics(struct mg_context *ctx, mg_request_handler entry_fn);
 
 #endif /* HPI_HTTP_SERVER_H */

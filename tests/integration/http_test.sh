@@ -2,6 +2,7 @@
 # http_test: the debug server over real HTTP (curl), its profiles read live by
 # the real `go tool pprof http://...`.
 #   index, named profiles, profile?seconds, cmdline, symbol (GET and POST);
+#   /debug/vars (Go's expvar JSON), /metrics (checked by promtool);
 #   Go's errors (404 Unknown profile, 400 seconds, 400 seconds+debug, 500
 #   CPU profiling in use, 501 trace) and headers (nosniff, attachment);
 #   405 on other methods; loopback only unless opted in, then a token;
@@ -112,6 +113,30 @@ check 200 "num_symbols: 1" "$base/symbol"
 addr=$(awk '$1 == "burn_addr" {print $2}' "$tmp/main.out")
 st=$(get "$base/symbol" --data-binary "0x1+$addr")
 grep -q "^$addr burn$" "$tmp/b" && ok || bad "symbol POST $addr: $st $(cat "$tmp/b")"
+
+# /debug/vars: Go's expvar JSON with MemStats' names.
+st=$(get "http://127.0.0.1:$port/debug/vars")
+[[ $st == 200 && $(header Content-Type) == "application/json; charset=utf-8" ]] && ok || bad "/debug/vars: $st $(header Content-Type)"
+python3 - "$tmp/b" "$prog" <<'PY' && ok || bad "/debug/vars content: $(head -c 300 "$tmp/b")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+m, h = d["memstats"], d["hotpath"]
+assert d["cmdline"] == [sys.argv[2], "127.0.0.1:0", "120"], d["cmdline"]
+assert m["HeapAlloc"] > 0 and m["Mallocs"] > m["Frees"] > 0 and m["Sys"] >= m["HeapSys"], m
+assert m["HeapInuse"] >= m["HeapAlloc"] and m["TotalAlloc"] >= m["Alloc"], m
+assert len(m["BySize"]) == 67 and m["BySize"][1]["Size"] > 0, m["BySize"][:2]
+assert m["NumGC"] == 0 and m["EnableGC"] is False and len(m["PauseNs"]) == 256, m
+assert h["Threads"] >= 2 and h["Arenas"] >= 1, h
+PY
+
+# /metrics: Prometheus text that promtool accepts, with hotpath's metrics.
+st=$(get "http://127.0.0.1:$port/metrics")
+[[ $st == 200 && $(header Content-Type) == "text/plain; version=0.0.4; charset=utf-8" ]] && ok || bad "/metrics: $st $(header Content-Type)"
+lint=$(promtool check metrics <"$tmp/b" 2>&1) && ok || bad "promtool check metrics: $lint"
+awk '$1 == "hotpath_memstats_heap_alloc_bytes" && $2 > 0 {f=1} END {exit !f}' "$tmp/b" && ok || bad "/metrics: no heap_alloc"
+awk '$1 == "process_resident_memory_bytes" && $2 > 0 {f=1} END {exit !f}' "$tmp/b" && ok || bad "/metrics: no process RSS"
+awk '$1 == "hotpath_threads" && $2 >= 3 {f=1} END {exit !f}' "$tmp/b" && ok || bad "/metrics: hotpath_threads: $(grep '^hotpath_threads' "$tmp/b")"
+awk '$1 == "hotpath_memstats_mallocs_total" && $2 > 1000 {f=1} END {exit !f}' "$tmp/b" && ok || bad "/metrics: mallocs_total"
 
 # Access: other addresses need the opt-in and a token.
 "$prog" 0.0.0.0:0 >"$tmp/pub.out" 2>&1

@@ -1,0 +1,118 @@
+/* vars.c: /debug/vars, Go's expvar JSON: "cmdline" (the arguments) and
+ * "memstats" with runtime.MemStats' field names, so that tools made for Go
+ * programs (expvarmon and the like) read it.  Go's garbage-collector fields
+ * are present and zero until hotpath's GC heap exists (EnableGC false);
+ * fields Go lacks are under "hotpath".  See server.c. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "http/server.h"
+#include "http/stats_fields.h"
+
+/* s[0..n) as a JSON string: quotes, backslashes and control bytes escaped. */
+static void json_string(FILE *f, const char *s, size_t n)
+{
+    fputc('"', f);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch < 0x20 || ch == 0x7f)
+            fprintf(f, "\\u%04x", ch);
+        else
+            fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+static void cmdline(FILE *f)
+{
+    char buf[65536];
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf) : 0;
+    if (fd >= 0) close(fd);
+    fputs("\"cmdline\": [", f);
+    for (ssize_t i = 0; i < n;) {
+        size_t len = strnlen(buf + i, (size_t)(n - i));
+        if (i > 0) fputs(", ", f);
+        json_string(f, buf + i, len);
+        i += (ssize_t)len + 1;
+    }
+    fputs("]", f);
+}
+
+/* Go's GC fields, all zero: no collection has run. */
+static void gc_fields(FILE *f)
+{
+    static const char *const zero[] = {"Lookups", "StackInuse",   "StackSys", "BuckHashSys",
+                                       "GCSys",   "NextGC",       "LastGC",   "PauseTotalNs",
+                                       "NumGC",   "NumForcedGC", "GCCPUFraction"};
+    for (size_t i = 0; i < sizeof zero / sizeof zero[0]; i++)
+        fprintf(f, ", \"%s\": 0", zero[i]);
+    for (int k = 0; k < 2; k++) {
+        fprintf(f, ", \"%s\": [", k ? "PauseEnd" : "PauseNs");
+        for (int i = 0; i < 256; i++)
+            fputs(i ? ",0" : "0", f);
+        fputs("]", f);
+    }
+    fputs(", \"EnableGC\": false, \"DebugGC\": false", f);
+}
+
+static void memstats(FILE *f, const hp_memstats_t *st, bool go)
+{
+    bool first = true;
+    for (int i = 0; i < hpi_stat_nfields; i++) {
+        const hpi_stat_field_t *fl = &hpi_stat_fields[i];
+        if (fl->in_go != go) continue;
+        fprintf(f, "%s\"%s\": %" PRIu64, first ? "" : ", ", fl->name, hpi_stat_value(st, fl));
+        first = false;
+    }
+    if (!go) return;
+    gc_fields(f);
+    fputs(", \"BySize\": [", f);
+    for (int c = 0; c < HP_NUM_SIZE_CLASSES; c++)
+        fprintf(f, "%s{\"Size\": %" PRIu32 ", \"Mallocs\": %" PRIu64 ", \"Frees\": %" PRIu64 "}",
+                c ? ", " : "", st->by_size[c].size, st->by_size[c].mallocs, st->by_size[c].frees);
+    fputs("]", f);
+}
+
+static int vars(struct mg_connection *c, const char *path, const char *query)
+{
+    (void)query;
+    if (strcmp(path, "/debug/vars") != 0) return hpi_http_error(c, 404, "404 page not found");
+    hp_memstats_t *st = malloc(sizeof *st);
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = st != NULL ? open_memstream(&out, &len) : NULL;
+    if (f == NULL) {
+        free(st);
+        return hpi_http_error(c, 500, "out of memory");
+    }
+    hp_read_memstats(st);
+    fputs("{\n", f);
+    cmdline(f);
+    fputs(",\n\"memstats\": {", f);
+    memstats(f, st, true);
+    fputs("},\n\"hotpath\": {", f);
+    memstats(f, st, false);
+    fputs("}\n}\n", f);
+    free(st);
+    if (fclose(f) != 0) {
+        free(out);
+        return hpi_http_error(c, 500, "out of memory");
+    }
+    int status = hpi_http_reply(c, 200, "application/json; charset=utf-8", NULL, out, len);
+    free(out);
+    return status;
+}
+
+void hpi_http_register_vars(struct mg_context *ctx, mg_request_handler entry_fn)
+{
+    hpi_http_register(ctx, "/debug/vars", entry_fn, vars);
+}
