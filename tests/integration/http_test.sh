@@ -5,7 +5,8 @@
 #   /debug/vars (Go's expvar JSON), /metrics (checked by promtool);
 #   Go's errors (404 Unknown profile, 400 seconds, 400 seconds+debug, 500
 #   CPU profiling in use, 501 trace) and headers (nosniff, attachment);
-#   405 on other methods; loopback only unless opted in, then a token;
+#   405 on other methods; malformed requests and 100 idle connections;
+#   loopback only unless opted in, then a token;
 #   HOTPATH_HTTP from the environment, and `hotpath run -http` serving in
 #   the program only, not in its children.
 # Usage: http_test.sh path/to/http_prog path/to/hotpath path/to/libhotpath.so
@@ -46,6 +47,7 @@ serve "$tmp/main.out" 127.0.0.1:0 120
 [[ $(awk '$1 == "start" {print $2}' "$tmp/main.out") == 0 && ${port:-0} -gt 0 ]] && ok \
   || { bad "server did not start: $(cat "$tmp/main.out")"; echo "0 passed, 1 failed"; exit 1; }
 base=http://127.0.0.1:$port/debug/pprof
+main_port=$port
 
 # A forked child has no server.
 grep -q "^child_port 0 child_stop ok$" "$tmp/main.out" && ok || bad "forked child: $(cat "$tmp/main.out")"
@@ -159,6 +161,10 @@ err=$(HOTPATH_HTTP=bogus LD_PRELOAD="$lib" /bin/true 2>&1)
 grep -q 'bad address "bogus"' <<<"$err" && ok || bad "HOTPATH_HTTP=bogus: $err"
 err=$("$cli" run -http 127.0.0.1:0 -- /bin/sh -c '/bin/true; /bin/true' 2>&1)
 [[ $(grep -c "debug server on" <<<"$err") == 1 ]] && ok || bad "hotpath run -http: want one server, got: $err"
+
+# Malformed requests and idle connections: no crash, and a good request
+# answered within 2 s afterwards.
+python3 "$(dirname "$0")/http_abuse.py" "$main_port" >"$tmp/abuse" 2>&1 && ok || bad "abuse: $(cat "$tmp/abuse")"
 
 # The host program lived through all of it.
 kill -0 "${pids[0]}" 2>/dev/null && ok || bad "http_prog died: $(tail -5 "$tmp/main.out")"
