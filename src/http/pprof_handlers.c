@@ -6,6 +6,7 @@
  *   /debug/pprof/profile?seconds=N  CPU profile over N s (default 30)
  *   /debug/pprof/<name>?debug=N     heap allocs goroutine threadcreate
  *                                   mutex block (hp_profile_write)
+ *   /debug/pprof/<name>?seconds=N   the same, as a delta over N s (delta.c)
  *   /debug/pprof/cmdline            the command line, NUL-separated
  *   /debug/pprof/symbol             addresses to function names
  *   /debug/pprof/trace              501 until the tracer exists
@@ -135,7 +136,8 @@ static int named_profile(struct mg_connection *c, const char *name, const char *
                                   "invalid value for \"seconds\" - must be a positive integer");
         if (query_int(query, "debug", &debug) == 1 && debug != 0)
             return hpi_http_error(c, 400, "seconds and debug params are incompatible");
-        return hpi_http_error(c, 501, "delta profiles (seconds=N) are not available yet");
+        if (sec > 3600) return hpi_http_error(c, 400, "profile duration exceeds one hour");
+        return hpi_http_delta(c, name, sec);
     }
     if (query_int(query, "debug", &debug) != 1 || debug < 0) debug = 0; /* Go's Atoi: bad is 0 */
     if (debug > 2) debug = 2;

@@ -4,6 +4,7 @@
 #define HPI_HTTP_SERVER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "http/civet.h"
 
@@ -27,6 +28,9 @@ HPI_INTERNAL int hpi_http_reply_fd(struct mg_connection *c, const char *ctype, c
                                    int fd);
 /* A memory file to write a response into, or -1 (errno set). */
 HPI_INTERNAL int hpi_http_memfd(void);
+
+/* Answer with the delta of the named profile over sec seconds (delta.c). */
+HPI_INTERNAL int hpi_http_delta(struct mg_connection *c, const char *name, int64_t sec);
 
 /* Route uri (and everything under it) through entry_fn to h. */
 HPI_INTERNAL void hpi_http_register(struct mg_context *ctx, const char *uri,

@@ -753,8 +753,9 @@ static int pp_gzip_write(int fd, unsigned char *in, size_t n)
     return err;
 }
 
-static int pp_emit(const Perftools__Profiles__Profile *m, int fd)
+int hpi_pprof_emit(const void *msg, int fd)
 {
+    const Perftools__Profiles__Profile *m = msg;
     size_t n = perftools__profiles__profile__get_packed_size(m);
     unsigned char *buf = malloc(n ? n : 1);
     if (buf == NULL) return ENOMEM;
@@ -780,7 +781,7 @@ int hpi_pprof_write(hpi_pprof_t *p, int fd)
     if (err == 0) err = pp_enc_header(&e);
     if (err == 0) err = pp_enc_samples(&e);
     if (err == 0) err = pp_enc_tables(&e);
-    if (err == 0) err = pp_emit(&e.msg, fd);
+    if (err == 0) err = hpi_pprof_emit(&e.msg, fd);
     hpi_symtab_close(e.st); /* after packing: the strings point into it */
     pp_arena_free(&e.arena);
     free(e.strs.strs);

@@ -70,4 +70,9 @@ HPI_INTERNAL int hpi_pprof_add_synthetic(hpi_pprof_t *p, const char *func, const
  * an errno value (the fd may then hold part of a profile). */
 HPI_INTERNAL int hpi_pprof_write(hpi_pprof_t *p, int fd);
 
+/* Pack, gzip and write an already built profile message (a
+ * Perftools__Profiles__Profile, e.g. one unpacked and changed).  Returns 0
+ * or an errno value. */
+HPI_INTERNAL int hpi_pprof_emit(const void *msg, int fd);
+
 #endif /* HPI_PROF_PPROF_H */

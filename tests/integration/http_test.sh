@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # http_test: the debug server over real HTTP (curl), its profiles read live by
 # the real `go tool pprof http://...`.
-#   index, named profiles, profile?seconds, cmdline, symbol (GET and POST);
+#   index, named profiles and their deltas (?seconds=N), profile?seconds,
+#   cmdline, symbol (GET and POST);
 #   /debug/vars (Go's expvar JSON), /metrics (checked by promtool);
 #   Go's errors (404 Unknown profile, 400 seconds, 400 seconds+debug, 500
 #   CPU profiling in use, 501 trace) and headers (nosniff, attachment);
@@ -78,6 +79,19 @@ st=$(get "$base/goroutine?debug=2")
 grep -q "^thread [0-9]* \"hp-http\" \[running\]:$" "$tmp/b" && grep -q "^thread [0-9]* \"civetweb-worker\"" "$tmp/b" && ok || bad "goroutine?debug=2 body: $(head -5 "$tmp/b")"
 st=$(get -I "$base/heap?debug=1")
 [[ $st == 200 ]] && ok || bad "HEAD heap: $st"
+
+# Delta profiles: what happened in N seconds, less than since the start.
+total() { sed -n 's/.* of \([0-9.e+]*\)B total.*/\1/p' <<<"$1" | head -1; }
+dtop=$(pprof_top -unit=B -sample_index=alloc_space "$base/allocs?seconds=2")
+full=$(pprof_top -unit=B -sample_index=alloc_space "$base/allocs")
+grep -q "^Duration: 2" <<<"$dtop" && grep -q " churn$" <<<"$dtop" && ok || bad "allocs?seconds=2: $(head -8 <<<"$dtop")"
+awk -v d="$(total "$dtop")" -v f="$(total "$full")" 'BEGIN { exit !(d > 0 && d < f) }' && ok \
+  || bad "allocs delta $(total "$dtop") B not below the total $(total "$full") B"
+mtop=$(pprof_top "$base/mutex?seconds=1")
+grep -q "^Type: delay$" <<<"$mtop" && ok || bad "mutex?seconds=1: $(head -6 <<<"$mtop")"
+st=$(get "$base/heap?seconds=1")
+[[ $st == 200 && $(header Content-Disposition) == 'attachment; filename="heap-delta"' ]] && ok \
+  || bad "heap?seconds=1: $st $(header Content-Disposition)"
 
 # The CPU profile, and a second one while it runs.
 out_file=$tmp/cpu.top
