@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all build configure test demo bench install deps-build deps-test deps-bench clean
+.PHONY: all build configure test demo bench install deps-build deps-demo deps-test deps-bench clean
 
 all: build
 
@@ -18,6 +18,9 @@ build: configure
 deps-build:
 	scripts/deps.sh build
 
+deps-demo:
+	scripts/deps.sh build demo
+
 deps-test:
 	scripts/deps.sh build test
 
@@ -27,7 +30,7 @@ deps-bench:
 test: deps-test build
 	cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 600
 
-demo: deps-build build
+demo: deps-demo build
 	scripts/demo.sh $(BUILD)
 
 bench: deps-bench build

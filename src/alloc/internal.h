@@ -273,6 +273,8 @@ typedef struct hpi_options {
     int64_t cpuprofile_hz;     /* CPU samples per CPU-second */
     int64_t unwind;            /* enum hpi_unwind_mode (prof/stack.h) */
     int64_t cpuprofile_signal; /* signal that toggles the CPU profile; 0 off */
+    int64_t mutexprofile_fraction; /* mutex profile: 1 in n contentions; 0 off */
+    int64_t blockprofile_rate;     /* block profile: one event per n ns blocked; 0 off */
     const char *cpuprofile;    /* path: CPU profile of the whole run, or NULL */
     const char *memprofile;    /* path: heap profile written at exit, or NULL */
     /* The debug server (src/http/). */

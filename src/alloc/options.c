@@ -50,6 +50,12 @@ static const option_t table[] = {
     /* With CPUPROFILE: this signal starts and stops the CPU profile (0 off). */
     {"CPUPROFILESIGNAL", .value = &hpi_options.cpuprofile_signal, .kind = OPT_INT, .min = 0,
      .max = 64},
+    /* The mutex and block profiles from start-up, as
+     * hp_set_mutex_profile_fraction / hp_set_block_profile_rate would. */
+    {"MUTEXPROFILEFRACTION", .value = &hpi_options.mutexprofile_fraction, .kind = OPT_INT,
+     .min = 0, .max = INT32_MAX},
+    {"BLOCKPROFILERATE", .value = &hpi_options.blockprofile_rate, .kind = OPT_INT, .min = 0,
+     .max = INT64_C(1) << 50},
     /* Stack walker: frame pointers or libunwind. */
     {"UNWIND", .value = &hpi_options.unwind, .kind = OPT_CHOICE, .choices = unwind_choices},
     /* Profiles of the whole run, written at exit. */

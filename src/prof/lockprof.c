@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "alloc/internal.h"
 #include "hotpath/prof.h"
 #include "prof/buckets.h"
 #include "prof/pprof.h"
@@ -231,4 +232,15 @@ HP_API int hp_set_mutex_profile_fraction(int rate)
 HP_API void hp_set_block_profile_rate(int64_t ns)
 {
     atomic_store(&hpi_block_rate, ns < 0 ? 0 : ns);
+}
+
+/* HOTPATH_MUTEXPROFILEFRACTION and HOTPATH_BLOCKPROFILERATE: the profiles
+ * from start-up, for programs run unmodified. */
+__attribute__((constructor(105))) static void lockprof_init(void)
+{
+    hpi_options_init();
+    if (hpi_options.mutexprofile_fraction > 0)
+        atomic_store(&hpi_mutex_rate, (int)hpi_options.mutexprofile_fraction);
+    if (hpi_options.blockprofile_rate > 0)
+        atomic_store(&hpi_block_rate, hpi_options.blockprofile_rate);
 }

@@ -69,5 +69,12 @@ for v in 0 fast 20000; do
     && ok || bad "no warning for HOTPATH_CPUPROFILE_HZ=\"$v\": ${r#*|}"
 done
 
+# HOTPATH_MUTEXPROFILEFRACTION turns the mutex profile on from start-up.
+r=$(run HOTPATH_MUTEXPROFILEFRACTION=7)
+grep -q "^mutexfraction 7$" <<<"${r%%|*}" && ok || bad "HOTPATH_MUTEXPROFILEFRACTION=7: $r"
+r=$(run HOTPATH_MUTEXPROFILEFRACTION=-3)
+grep -q "^mutexfraction 0$" <<<"${r%%|*}" && grep -q 'ignoring HOTPATH_MUTEXPROFILEFRACTION="-3"' <<<"${r#*|}" \
+  && ok || bad "HOTPATH_MUTEXPROFILEFRACTION=-3: $r"
+
 echo "$passes passed, $fails failed"
 [[ $fails -eq 0 && $passes -gt 0 ]]

@@ -3,7 +3,8 @@
  * little, and prints the bytes the heap has returned to the OS:
  * "released <bytes>".  With HOTPATH_SCAVENGE_DELAY_MS=0 they go back at once;
  * with the default delay (5 s) nothing has gone back yet.  Then the heap
- * sampling rate in effect: "memprofilerate <n>".
+ * sampling rate in effect: "memprofilerate <n>", and the mutex profile
+ * fraction: "mutexfraction <n>".
  *
  * Usage: options_probe
  */
@@ -27,5 +28,6 @@ int main(void)
     hp_read_memstats(&st);
     printf("released %llu\n", (unsigned long long)st.heap_released);
     printf("memprofilerate %lld\n", (long long)hp_set_memprofile_rate(-1));
+    printf("mutexfraction %d\n", hp_set_mutex_profile_fraction(-1));
     return 0;
 }

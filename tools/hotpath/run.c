@@ -35,6 +35,8 @@ static const env_flag_t env_flags[] = {
     {"-cpuprofile", "HOTPATH_CPUPROFILE"},
     {"-memprofile", "HOTPATH_MEMPROFILE"},
     {"-memprofilerate", "HOTPATH_MEMPROFILERATE"},
+    {"-mutexprofilefraction", "HOTPATH_MUTEXPROFILEFRACTION"},
+    {"-blockprofilerate", "HOTPATH_BLOCKPROFILERATE"},
     {"-http", "HOTPATH_HTTP"},
 };
 
@@ -84,6 +86,10 @@ void hpcli_run_help(void)
            "                      (HOTPATH_MEMPROFILE)\n"
            "  -memprofilerate n   mean bytes between heap samples (default 524288;\n"
            "                      1: every allocation; HOTPATH_MEMPROFILERATE)\n"
+           "  -mutexprofilefraction n  record 1 in n mutex contentions\n"
+           "                      (HOTPATH_MUTEXPROFILEFRACTION; default 0, off)\n"
+           "  -blockprofilerate ns  record blocking events, one per ns blocked\n"
+           "                      (HOTPATH_BLOCKPROFILERATE; default 0, off)\n"
            "  -http addr          serve /debug/pprof/ on addr, e.g. 127.0.0.1:6060\n"
            "                      (HOTPATH_HTTP; loopback only unless\n"
            "                      HOTPATH_HTTP_PUBLIC=1 and HOTPATH_HTTP_TOKEN are set;\n"
