@@ -28,7 +28,8 @@ extern "C" {
  * free port (see hp_http_port).  Returns 0, or EBUSY (already running),
  * EINVAL (bad address), EACCES (not loopback, and not allowed by
  * HOTPATH_HTTP_PUBLIC=1 with HOTPATH_HTTP_TOKEN), ENOENT (civetweb, Debian
- * package libcivetweb1, missing) or EADDRNOTAVAIL (cannot listen there). */
+ * package libcivetweb1, missing), EAFNOSUPPORT (IPv6, which Debian's
+ * civetweb is built without) or EADDRNOTAVAIL (cannot listen there). */
 int hp_http_start(const char *addr);
 
 /* Stop the server (waits for requests in progress).  No-op when stopped. */

@@ -10,6 +10,7 @@
 
 #define HPI_MG_FUNCS(X)                                                                            \
     X(mg_init_library)                                                                             \
+    X(mg_check_feature)                                                                            \
     X(mg_start)                                                                                    \
     X(mg_stop)                                                                                     \
     X(mg_set_request_handler)                                                                      \

@@ -273,6 +273,12 @@ static int start_locked(const char *addr)
         return EINVAL;
     }
     if (hpi_mg_load() != 0) return ENOENT;
+    if (ports[0] == '[' && !hpi_mg.mg_check_feature(8)) { /* 8: IPv6 */
+        hpi_printf_err("debug server: cannot listen on %s: this civetweb was built without IPv6 "
+                       "(Debian's is); use 127.0.0.1",
+                       addr);
+        return EAFNOSUPPORT;
+    }
     strcpy(srv.token, token);
     hpi_mg.mg_init_library(0);
     const char *opts[] = {"listening_ports",    ports,     "num_threads",       "2",

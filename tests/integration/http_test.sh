@@ -160,6 +160,8 @@ grep -q "^start 13$" "$tmp/pub.out" && grep -q "needs HOTPATH_HTTP_PUBLIC=1 and 
   || bad "0.0.0.0 without opt-in: $(cat "$tmp/pub.out")"
 "$prog" nonsense >"$tmp/bad.out" 2>&1
 grep -q "^start 22$" "$tmp/bad.out" && grep -q 'bad address "nonsense"' "$tmp/bad.out" && ok || bad "bad address: $(cat "$tmp/bad.out")"
+"$prog" "[::1]:0" >"$tmp/v6.out" 2>&1
+grep -q "^start 97$" "$tmp/v6.out" && grep -q "built without IPv6" "$tmp/v6.out" && ok || bad "IPv6: $(cat "$tmp/v6.out")"
 HOTPATH_HTTP_PUBLIC=1 HOTPATH_HTTP_TOKEN=s3cret serve "$tmp/tok.out" 0.0.0.0:0 30
 tbase=http://127.0.0.1:$port/debug/pprof
 st=$(get "$tbase/cmdline")
