@@ -5,6 +5,7 @@
  * hotpath_info.  See server.c. */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,29 +121,23 @@ static void hotpath_metrics(FILE *f, const hp_memstats_t *st)
           f);
 }
 
-static int metrics(struct mg_connection *c, const char *path, const char *query)
+static int build_metrics(FILE *f, void *arg)
 {
-    (void)query;
-    if (strcmp(path, "/metrics") != 0) return hpi_http_error(c, 404, "404 page not found");
+    (void)arg;
     hp_memstats_t *st = malloc(sizeof *st);
-    char *out = NULL;
-    size_t len = 0;
-    FILE *f = st != NULL ? open_memstream(&out, &len) : NULL;
-    if (f == NULL) {
-        free(st);
-        return hpi_http_error(c, 500, "out of memory");
-    }
+    if (st == NULL) return ENOMEM;
     hp_read_memstats(st);
     process_metrics(f);
     hotpath_metrics(f, st);
     free(st);
-    if (fclose(f) != 0) {
-        free(out);
-        return hpi_http_error(c, 500, "out of memory");
-    }
-    int status = hpi_http_reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, out, len);
-    free(out);
-    return status;
+    return 0;
+}
+
+static int metrics(struct mg_connection *c, const char *path, const char *query)
+{
+    (void)query;
+    if (strcmp(path, "/metrics") != 0) return hpi_http_error(c, 404, "404 page not found");
+    return hpi_http_reply_built(c, "text/plain; version=0.0.4; charset=utf-8", build_metrics, NULL);
 }
 
 void hpi_http_register_metrics(struct mg_context *ctx, mg_request_handler entry_fn)

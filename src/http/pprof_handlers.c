@@ -65,12 +65,9 @@ static int query_int(const char *query, const char *key, int64_t *v)
     return 1;
 }
 
-static int index_page(struct mg_connection *c)
+static int build_index(FILE *f, void *arg)
 {
-    char *page = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&page, &len);
-    if (f == NULL) return hpi_http_error(c, 500, "out of memory");
+    (void)arg;
     fputs("<!DOCTYPE html>\n<html><head><title>/debug/pprof/</title></head><body>\n"
           "<h1>/debug/pprof/</h1>\n<table>\n<tr><th>Count</th><th>Profile</th></tr>\n",
           f);
@@ -86,13 +83,7 @@ static int index_page(struct mg_connection *c)
     for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++)
         fprintf(f, "<dt>%s</dt><dd>%s</dd>\n", entries[i].name, entries[i].desc);
     fputs("</dl>\n</body></html>\n", f);
-    if (fclose(f) != 0) {
-        free(page);
-        return hpi_http_error(c, 500, "out of memory");
-    }
-    int st = hpi_http_reply(c, 200, "text/html; charset=utf-8", NULL, page, len);
-    free(page);
-    return st;
+    return 0;
 }
 
 static void sleep_seconds(int64_t s)
@@ -187,6 +178,23 @@ static char *read_body(struct mg_connection *c, size_t max, bool *too_big)
 /* Go's Symbol: "num_symbols: 1", then "0x<pc> <function>" for each address
  * of a '+'-separated list (the POST body, or the query of a GET) that
  * names a function. */
+static int build_symbols(FILE *f, void *arg)
+{
+    char *list = arg;
+    fputs("num_symbols: 1\n", f);
+    hpi_symtab_t *t = list[0] != '\0' ? hpi_symtab_open() : NULL;
+    char *save = NULL;
+    for (char *w = strtok_r(list, "+", &save); t != NULL && w != NULL;
+         w = strtok_r(NULL, "+", &save)) {
+        uint64_t pc = strtoull(w, NULL, 0);
+        hpi_frame_t fr[8];
+        if (pc == 0 || hpi_symtab_lookup(t, pc, fr, 8) < 1) continue;
+        if (strncmp(fr[0].func, "0x", 2) != 0) fprintf(f, "%#" PRIx64 " %s\n", pc, fr[0].func);
+    }
+    if (t != NULL) hpi_symtab_close(t);
+    return 0;
+}
+
 static int symbol(struct mg_connection *c, const char *query)
 {
     bool post = strcmp(hpi_mg.mg_get_request_info(c)->request_method, "POST") == 0;
@@ -195,28 +203,8 @@ static int symbol(struct mg_connection *c, const char *query)
     if (list == NULL)
         return post && too_big ? hpi_http_error(c, 413, "symbol request larger than 1 MiB")
                                : hpi_http_error(c, 500, "out of memory");
-    char *out = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&out, &len);
-    hpi_symtab_t *t = list[0] != '\0' ? hpi_symtab_open() : NULL;
-    if (f != NULL) {
-        fputs("num_symbols: 1\n", f);
-        char *save = NULL;
-        for (char *w = strtok_r(list, "+", &save); w != NULL; w = strtok_r(NULL, "+", &save)) {
-            uint64_t pc = strtoull(w, NULL, 0);
-            hpi_frame_t fr[8];
-            if (pc == 0 || t == NULL || hpi_symtab_lookup(t, pc, fr, 8) < 1) continue;
-            if (strncmp(fr[0].func, "0x", 2) != 0) fprintf(f, "%#" PRIx64 " %s\n", pc, fr[0].func);
-        }
-    }
-    if (t != NULL) hpi_symtab_close(t);
+    int st = hpi_http_reply_built(c, HPI_HTTP_TEXT, build_symbols, list);
     free(list);
-    if (f == NULL || fclose(f) != 0) {
-        free(out);
-        return hpi_http_error(c, 500, "out of memory");
-    }
-    int st = hpi_http_reply(c, 200, HPI_HTTP_TEXT, NULL, out, len);
-    free(out);
     return st;
 }
 
@@ -229,7 +217,7 @@ static int pprof_tree(struct mg_connection *c, const char *path, const char *que
         return 301;
     }
     name++; /* the '/' */
-    if (*name == '\0') return index_page(c);
+    if (*name == '\0') return hpi_http_reply_built(c, "text/html; charset=utf-8", build_index, NULL);
     if (strcmp(name, "profile") == 0) return cpu_profile(c, query);
     if (strcmp(name, "cmdline") == 0) return cmdline(c);
     if (strcmp(name, "symbol") == 0) return symbol(c, query);

@@ -106,8 +106,10 @@ static const char *reason(int status)
     }
 }
 
+/* The status line and headers; extra: one more header line ("Name: value"),
+ * or NULL. */
 static void send_head(struct mg_connection *c, int status, const char *ctype, const char *attach,
-                      size_t len)
+                      const char *extra, size_t len)
 {
     hpi_mg.mg_printf(c,
                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
@@ -116,6 +118,7 @@ static void send_head(struct mg_connection *c, int status, const char *ctype, co
                      status, reason(status), ctype, len);
     if (attach != NULL)
         hpi_mg.mg_printf(c, "Content-Disposition: attachment; filename=\"%s\"\r\n", attach);
+    if (extra != NULL) hpi_mg.mg_printf(c, "%s\r\n", extra);
     hpi_mg.mg_printf(c, "\r\n");
 }
 
@@ -124,11 +127,32 @@ static bool is_head(struct mg_connection *c)
     return strcmp(hpi_mg.mg_get_request_info(c)->request_method, "HEAD") == 0;
 }
 
+static int reply(struct mg_connection *c, int status, const char *ctype, const char *attach,
+                 const char *extra, const void *body, size_t len)
+{
+    send_head(c, status, ctype, attach, extra, len);
+    if (!is_head(c) && len > 0) hpi_mg.mg_write(c, body, len);
+    return status;
+}
+
 int hpi_http_reply(struct mg_connection *c, int status, const char *ctype, const char *attach,
                    const void *body, size_t len)
 {
-    send_head(c, status, ctype, attach, len);
-    if (!is_head(c) && len > 0) hpi_mg.mg_write(c, body, len);
+    return reply(c, status, ctype, attach, NULL, body, len);
+}
+
+int hpi_http_reply_built(struct mg_connection *c, const char *ctype,
+                         int (*build)(FILE *f, void *arg), void *arg)
+{
+    char *body = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&body, &len);
+    if (f == NULL) return hpi_http_error(c, 500, "out of memory");
+    int err = build(f, arg);
+    if (fclose(f) != 0 && err == 0) err = ENOMEM;
+    int status = err == 0 ? hpi_http_reply(c, 200, ctype, NULL, body, len)
+                          : hpi_http_error(c, 500, "%s", strerror(err));
+    free(body);
     return status;
 }
 
@@ -149,7 +173,7 @@ int hpi_http_reply_fd(struct mg_connection *c, const char *ctype, const char *at
 {
     off_t len = lseek(fd, 0, SEEK_END);
     if (len < 0) return hpi_http_error(c, 500, "reading the profile: %s", strerror(errno));
-    send_head(c, 200, ctype, attach, (size_t)len);
+    send_head(c, 200, ctype, attach, NULL, (size_t)len);
     if (is_head(c)) return 200;
     char buf[16384];
     for (off_t off = 0; off < len;) {
@@ -221,21 +245,12 @@ static int entry(struct mg_connection *c, void *cbdata)
 {
     const struct mg_request_info *ri = hpi_mg.mg_get_request_info(c);
     hpi_http_handler_t *h = (hpi_http_handler_t *)cbdata;
-    if (!authorized(c)) {
-        hpi_mg.mg_printf(c,
-                         "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer\r\n"
-                         "Content-Type: " HPI_HTTP_TEXT "\r\nContent-Length: 13\r\n"
-                         "Connection: close\r\n\r\nunauthorized\n");
-        return 401;
-    }
+    if (!authorized(c))
+        return reply(c, 401, HPI_HTTP_TEXT, NULL, "WWW-Authenticate: Bearer", "unauthorized\n", 13);
     const char *m = ri->request_method;
-    if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0 && strcmp(m, "POST") != 0) {
-        hpi_mg.mg_printf(c,
-                         "HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD, POST\r\n"
-                         "Content-Type: " HPI_HTTP_TEXT "\r\nContent-Length: 19\r\n"
-                         "Connection: close\r\n\r\nmethod not allowed\n");
-        return 405;
-    }
+    if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0 && strcmp(m, "POST") != 0)
+        return reply(c, 405, HPI_HTTP_TEXT, NULL, "Allow: GET, HEAD, POST", "method not allowed\n",
+                     19);
     call_t k = {h, c, ri->local_uri ? ri->local_uri : "", ri->query_string ? ri->query_string : "",
                 500};
     return call_on_big_stack(&k);

@@ -4,6 +4,7 @@
 #define HPI_HTTP_SERVER_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "http/civet.h"
@@ -23,6 +24,10 @@ HPI_INTERNAL int hpi_http_reply(struct mg_connection *c, int status, const char 
  * handlers send.  Returns status. */
 HPI_INTERNAL int hpi_http_error(struct mg_connection *c, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* 200 with a body that build(f, arg) prints into f (a memory stream), or
+ * 500 with the errno value build returns. */
+HPI_INTERNAL int hpi_http_reply_built(struct mg_connection *c, const char *ctype,
+                                      int (*build)(FILE *f, void *arg), void *arg);
 /* 200 with the content of fd (from offset 0) as the body. */
 HPI_INTERNAL int hpi_http_reply_fd(struct mg_connection *c, const char *ctype, const char *attach,
                                    int fd);

@@ -4,6 +4,7 @@
  * are present and zero until hotpath's GC heap exists (EnableGC false);
  * fields Go lacks are under "hotpath".  See server.c. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -82,18 +83,11 @@ static void memstats(FILE *f, const hp_memstats_t *st, bool go)
     fputs("]", f);
 }
 
-static int vars(struct mg_connection *c, const char *path, const char *query)
+static int build_vars(FILE *f, void *arg)
 {
-    (void)query;
-    if (strcmp(path, "/debug/vars") != 0) return hpi_http_error(c, 404, "404 page not found");
+    (void)arg;
     hp_memstats_t *st = malloc(sizeof *st);
-    char *out = NULL;
-    size_t len = 0;
-    FILE *f = st != NULL ? open_memstream(&out, &len) : NULL;
-    if (f == NULL) {
-        free(st);
-        return hpi_http_error(c, 500, "out of memory");
-    }
+    if (st == NULL) return ENOMEM;
     hp_read_memstats(st);
     fputs("{\n", f);
     cmdline(f);
@@ -103,13 +97,14 @@ static int vars(struct mg_connection *c, const char *path, const char *query)
     memstats(f, st, false);
     fputs("}\n}\n", f);
     free(st);
-    if (fclose(f) != 0) {
-        free(out);
-        return hpi_http_error(c, 500, "out of memory");
-    }
-    int status = hpi_http_reply(c, 200, "application/json; charset=utf-8", NULL, out, len);
-    free(out);
-    return status;
+    return 0;
+}
+
+static int vars(struct mg_connection *c, const char *path, const char *query)
+{
+    (void)query;
+    if (strcmp(path, "/debug/vars") != 0) return hpi_http_error(c, 404, "404 page not found");
+    return hpi_http_reply_built(c, "application/json; charset=utf-8", build_vars, NULL);
 }
 
 void hpi_http_register_vars(struct mg_context *ctx, mg_request_handler entry_fn)
