@@ -81,7 +81,7 @@ python3 "$here/pprof_values.py" "$tmp/d.pb" | grep -q "^flat site_small 200000 "
 # dies of SIGTERM as it would have.
 HOTPATH_MEMPROFILE="$tmp/term.pb" "$prog" 1 "$tmp/y.pb" "$tmp/y.txt" wait >"$tmp/term.out" &
 pid=$!
-for _ in $(seq 100); do grep -q ready "$tmp/term.out" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q ready "$tmp/term.out" 2>/dev/null && break; sleep 0.1; done
 kill -TERM "$pid"
 wait "$pid"
 st=$?
