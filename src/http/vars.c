@@ -86,17 +86,15 @@ static void memstats(FILE *f, const hp_memstats_t *st, bool go)
 static int build_vars(FILE *f, void *arg)
 {
     (void)arg;
-    hp_memstats_t *st = malloc(sizeof *st);
-    if (st == NULL) return ENOMEM;
-    hp_read_memstats(st);
+    hp_memstats_t st; /* handlers run on a 4 MiB stack */
+    hp_read_memstats(&st);
     fputs("{\n", f);
     cmdline(f);
     fputs(",\n\"memstats\": {", f);
-    memstats(f, st, true);
+    memstats(f, &st, true);
     fputs("},\n\"hotpath\": {", f);
-    memstats(f, st, false);
+    memstats(f, &st, false);
     fputs("}\n}\n", f);
-    free(st);
     return 0;
 }
 
