@@ -13,7 +13,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -146,11 +145,8 @@ static int named_profile(struct mg_connection *c, const char *name, const char *
 static int cmdline(struct mg_connection *c)
 {
     char buf[65536];
-    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf) : -1;
-    if (fd >= 0) close(fd);
+    ssize_t n = hpi_http_cmdline(buf, sizeof buf);
     if (n < 0) return hpi_http_error(c, 500, "reading the command line: %s", strerror(errno));
-    if (n > 0 && buf[n - 1] == '\0') n--;
     return hpi_http_reply(c, 200, HPI_HTTP_TEXT, NULL, buf, (size_t)n);
 }
 

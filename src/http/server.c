@@ -30,6 +30,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -183,6 +184,16 @@ int hpi_http_reply_fd(struct mg_connection *c, const char *ctype, const char *at
         off += n;
     }
     return 200;
+}
+
+ssize_t hpi_http_cmdline(char *buf, size_t cap)
+{
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, cap);
+    close(fd);
+    if (n > 0 && buf[n - 1] == '\0') n--;
+    return n;
 }
 
 int hpi_http_memfd(void)

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <stdint.h>
 
 #include "http/civet.h"
@@ -31,6 +32,9 @@ HPI_INTERNAL int hpi_http_reply_built(struct mg_connection *c, const char *ctype
 /* 200 with the content of fd (from offset 0) as the body. */
 HPI_INTERNAL int hpi_http_reply_fd(struct mg_connection *c, const char *ctype, const char *attach,
                                    int fd);
+/* The process's command line, its arguments separated by NUL bytes (the
+ * last one not terminated), at most cap bytes; its length, or -1. */
+HPI_INTERNAL ssize_t hpi_http_cmdline(char *buf, size_t cap);
 /* A memory file to write a response into, or -1 (errno set). */
 HPI_INTERNAL int hpi_http_memfd(void);
 

@@ -5,13 +5,11 @@
  * fields Go lacks are under "hotpath".  See server.c. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "http/server.h"
 #include "http/stats_fields.h"
@@ -35,11 +33,9 @@ static void json_string(FILE *f, const char *s, size_t n)
 static void cmdline(FILE *f)
 {
     char buf[65536];
-    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf) : 0;
-    if (fd >= 0) close(fd);
+    ssize_t n = hpi_http_cmdline(buf, sizeof buf);
     fputs("\"cmdline\": [", f);
-    for (ssize_t i = 0; i < n;) {
+    for (ssize_t i = 0; i <= n && n > 0;) { /* n: the last argument is not terminated */
         size_t len = strnlen(buf + i, (size_t)(n - i));
         if (i > 0) fputs(", ", f);
         json_string(f, buf + i, len);

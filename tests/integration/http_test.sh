@@ -21,9 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT
 export HOME=$tmp PPROF_TMPDIR=$tmp
-fails=0 passes=0
-ok() { passes=$((passes + 1)); }
-bad() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+. "$(dirname "$0")/testlib.sh"
 
 # get URL [curl args...]: "status\n" then headers and body in $tmp/h, $tmp/b.
 get() {
@@ -185,5 +183,4 @@ python3 "$(dirname "$0")/http_abuse.py" "$main_port" >"$tmp/abuse" 2>&1 && ok ||
 # The host program lived through all of it.
 kill -0 "${pids[0]}" 2>/dev/null && ok || bad "http_prog died: $(tail -5 "$tmp/main.out")"
 
-echo "$passes passed, $fails failed"
-[[ $fails -eq 0 && $passes -gt 0 ]]
+finish

@@ -12,10 +12,7 @@ prog=$1
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fails=0 passes=0
-ok() { passes=$((passes + 1)); }
-bad() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-within() { awk -v w="$1" -v g="$2" -v p="$3" 'BEGIN { d = g - w; if (d < 0) d = -d; exit !(d <= w * p / 100) }'; }
+. "$(dirname "$0")/testlib.sh"
 
 "$prog" "$tmp/mutex.pb" "$tmp/block.pb" >"$tmp/truth" || { echo "FAIL: lockprof_prog failed"; exit 1; }
 truth() { awk -v k="$1_delay" '$2 == k {print $3}' "$tmp/truth"; }
@@ -48,5 +45,4 @@ check block clock_waiter clock
 check block sem_waiter sem
 check block join_waiter join
 
-echo "$passes passed, $fails failed"
-[[ $fails -eq 0 && $passes -gt 0 ]]
+finish

@@ -12,12 +12,7 @@ prog=$1 nodebug=$2
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fails=0 passes=0
-ok() { passes=$((passes + 1)); }
-bad() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-
-# within WANT GOT PCT: |GOT - WANT| <= PCT% of WANT
-within() { awk -v w="$1" -v g="$2" -v p="$3" 'BEGIN { d = g - w; if (d < 0) d = -d; exit !(d <= w * p / 100) }'; }
+. "$(dirname "$0")/testlib.sh"
 
 # check RATE PCT: run the program at RATE, compare flat values with the truth.
 check() {
@@ -89,5 +84,4 @@ st=$?
 python3 "$here/pprof_values.py" "$tmp/term.pb" >"$tmp/term.values" && grep -q "^flat site_small 200000 " "$tmp/term.values" \
   && ok || bad "no readable heap profile after SIGTERM: $(head -3 "$tmp/term.values" 2>/dev/null)"
 
-echo "$passes passed, $fails failed"
-[[ $fails -eq 0 && $passes -gt 0 ]]
+finish

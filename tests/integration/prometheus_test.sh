@@ -13,9 +13,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-fails=0 passes=0
-ok() { passes=$((passes + 1)); }
-bad() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+. "$(dirname "$0")/testlib.sh"
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 "$prog" 127.0.0.1:0 90 >"$tmp/prog.out" 2>&1 &
@@ -63,5 +61,4 @@ awk -v v="${value:-0}" 'BEGIN { exit !(v > 0) }' && ok || bad "hotpath_memstats_
 n=$(q "$api/query" --data-urlencode 'query=hotpath_threads' | python3 -c 'import json, sys; r = json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else 0)')
 awk -v v="${n:-0}" 'BEGIN { exit !(v >= 3) }' && ok || bad "hotpath_threads through Prometheus: '$n'"
 
-echo "$passes passed, $fails failed"
-[[ $fails -eq 0 && $passes -gt 0 ]]
+finish
