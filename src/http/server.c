@@ -3,12 +3,16 @@
  *
  * Design
  *
- * civetweb (http/civet.h, loaded with dlopen at the first start) accepts
- * connections on one master thread and hands them to two worker threads;
- * a handler runs on a worker and writes the whole response itself.  There
- * is no document root, so no file is ever served, and no keep-alive: every
- * response closes its connection, so an idle client cannot hold a worker.
- * Request headers are capped at 16 KiB and reads time out after 5 s.
+ * The gate (gate.c) owns the address users connect to (IPv4, IPv6 or a
+ * Unix socket): it waits for each request head on one epoll thread, so
+ * clients that stall mid-request hold no worker, then relays the request
+ * to civetweb on a private loopback port.  civetweb (http/civet.h, loaded
+ * with dlopen at the first start) accepts on one master thread and hands
+ * connections to two worker threads; a handler runs for a worker and
+ * writes the whole response itself.  It serves only the gate's relays.
+ * There is no document root, so no file is ever served, and no
+ * keep-alive: every response closes its connection.  Request heads are
+ * capped at 16 KiB and must arrive within 5 s.
  *
  * Access: the address must be loopback unless HOTPATH_HTTP_PUBLIC=1, and
  * then a token (HOTPATH_HTTP_TOKEN) is required; when a token is set every
@@ -43,6 +47,7 @@
 #include "alloc/internal.h"
 #include "hotpath/http.h"
 #include "http/civet.h"
+#include "http/gate.h"
 
 #define HANDLER_STACK (4 << 20) /* bytes; touched only as deep as a handler goes */
 
@@ -50,44 +55,9 @@ static struct {
     hpi_lock_t lock;
     struct mg_context *ctx; /* lock: the running server, or NULL */
     int port;               /* lock: its port */
-    char host[64];          /* lock: the host it listens on, as a URL has it */
+    char where[200];        /* lock: where it listens, for people */
     char token[256];        /* set before start, fixed while running */
 } srv = {HPI_LOCK_INIT, NULL, 0, "", ""};
-
-/* ---- addresses ---- */
-
-/* addr ("host:port", "[v6]:port") in civetweb's listening_ports form;
- * *loopback says whether it binds loopback only.  0 or EINVAL. */
-static int parse_addr(const char *addr, char *out, size_t outlen, bool *loopback)
-{
-    const char *colon = strrchr(addr, ':');
-    if (colon == NULL || colon[1] == '\0' || strspn(colon + 1, "0123456789") != strlen(colon + 1))
-        return EINVAL;
-    long port = strtol(colon + 1, NULL, 10);
-    if (port > 65535 || strlen(colon + 1) > 5) return EINVAL;
-    char host[64];
-    size_t hl = (size_t)(colon - addr);
-    if (hl >= sizeof host) return EINVAL;
-    memcpy(host, addr, hl);
-    host[hl] = '\0';
-    unsigned char bin[16];
-    if (hl == 0 || strcmp(host, "localhost") == 0) {
-        *loopback = true;
-        snprintf(out, outlen, "127.0.0.1:%ld", port);
-    } else if (inet_pton(AF_INET, host, bin) == 1) {
-        *loopback = bin[0] == 127;
-        snprintf(out, outlen, "%s:%ld", host, port);
-    } else if (hl > 2 && host[0] == '[' && host[hl - 1] == ']') {
-        host[hl - 1] = '\0';
-        if (inet_pton(AF_INET6, host + 1, bin) != 1) return EINVAL;
-        static const unsigned char v6_loopback[16] = {[15] = 1};
-        *loopback = memcmp(bin, v6_loopback, 16) == 0;
-        snprintf(out, outlen, "[%s]:%ld", host + 1, port);
-    } else {
-        return EINVAL;
-    }
-    return 0;
-}
 
 /* ---- responses ---- */
 
@@ -97,6 +67,7 @@ static const char *reason(int status)
     case 200: return "OK";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 413: return "Payload Too Large";
@@ -213,6 +184,13 @@ static bool same_secret(const char *a, const char *b)
     return d == 0;
 }
 
+/* Only the gate's relays are served: civetweb's private port is open to
+ * every local process, which must not bypass the gate's address. */
+static bool from_gate(const struct mg_request_info *ri)
+{
+    return strcmp(ri->remote_addr, "127.0.0.1") == 0 && hpi_gate_owns(ri->remote_port);
+}
+
 static bool authorized(struct mg_connection *c)
 {
     if (srv.token[0] == '\0') return true;
@@ -256,6 +234,7 @@ static int entry(struct mg_connection *c, void *cbdata)
 {
     const struct mg_request_info *ri = hpi_mg.mg_get_request_info(c);
     hpi_http_handler_t *h = (hpi_http_handler_t *)cbdata;
+    if (!from_gate(ri)) return reply(c, 403, HPI_HTTP_TEXT, NULL, NULL, "forbidden\n", 10);
     if (!authorized(c))
         return reply(c, 401, HPI_HTTP_TEXT, NULL, "WWW-Authenticate: Bearer", "unauthorized\n", 13);
     const char *m = ri->request_method;
@@ -276,18 +255,16 @@ static int not_found(struct mg_connection *c, const char *path, const char *quer
 
 /* ---- start and stop ---- */
 
-static int start_locked(const char *addr)
+/* Checks addr and the token; fills *a.  0 or an errno value (said). */
+static int check_addr(const char *addr, const char *token, hpi_gate_addr_t *a)
 {
-    if (srv.ctx != NULL) return EBUSY;
-    char ports[128];
-    bool loopback;
-    if (addr == NULL || parse_addr(addr, ports, sizeof ports, &loopback) != 0) {
-        hpi_printf_err("debug server: bad address \"%.64s\": want host:port, e.g. 127.0.0.1:6060",
+    if (addr == NULL || hpi_gate_parse(addr, a) != 0) {
+        hpi_printf_err("debug server: bad address \"%.64s\": want host:port (127.0.0.1:6060, "
+                       "[::1]:6060) or unix:/absolute/path",
                        addr ? addr : "");
         return EINVAL;
     }
-    const char *token = hpi_options.http_token ? hpi_options.http_token : "";
-    if (!loopback && (!hpi_options.http_public || token[0] == '\0')) {
+    if (!a->loopback && (!hpi_options.http_public || token[0] == '\0')) {
         hpi_printf_err("debug server: %s is not a loopback address; listening there needs "
                        "HOTPATH_HTTP_PUBLIC=1 and a token in HOTPATH_HTTP_TOKEN",
                        addr);
@@ -298,36 +275,65 @@ static int start_locked(const char *addr)
                        sizeof srv.token - 1);
         return EINVAL;
     }
-    if (hpi_mg_load() != 0) return ENOENT;
-    if (ports[0] == '[' && !hpi_mg.mg_check_feature(8)) { /* 8: IPv6 */
-        hpi_printf_err("debug server: cannot listen on %s: this civetweb was built without IPv6 "
-                       "(Debian's is); use 127.0.0.1",
-                       addr);
-        return EAFNOSUPPORT;
-    }
-    strcpy(srv.token, token);
+    return 0;
+}
+
+/* civetweb on a private loopback port; its port, or 0. */
+static int start_civetweb(void)
+{
     hpi_mg.mg_init_library(0);
-    const char *opts[] = {"listening_ports",    ports,     "num_threads",       "2",
-                          "request_timeout_ms", "5000",    "enable_keep_alive", "no",
-                          "max_request_size",   "16384",   "connection_queue",  "32",
-                          "listen_backlog",     "64",      NULL};
+    const char *opts[] = {"listening_ports",    "127.0.0.1:0", "num_threads",       "2",
+                          "request_timeout_ms", "5000",        "enable_keep_alive", "no",
+                          "max_request_size",   "16384",       "connection_queue",  "32",
+                          "listen_backlog",     "128",         NULL};
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof cb);
     struct mg_context *ctx = hpi_mg.mg_start(&cb, NULL, opts);
-    if (ctx == NULL) {
-        hpi_printf_err("debug server: cannot listen on %s (in use, or not an address of this "
-                       "machine)",
-                       ports);
-        return EADDRNOTAVAIL;
-    }
+    if (ctx == NULL) return 0;
     hpi_http_register(ctx, "/", entry, not_found);
     hpi_http_register_pprof(ctx, entry);
     hpi_http_register_vars(ctx, entry);
     hpi_http_register_metrics(ctx, entry);
     struct mg_server_port sp[1];
-    srv.port = hpi_mg.mg_get_server_ports(ctx, 1, sp) >= 1 ? sp[0].port : 0;
-    snprintf(srv.host, sizeof srv.host, "%.*s", (int)(strrchr(ports, ':') - ports), ports);
+    int port = hpi_mg.mg_get_server_ports(ctx, 1, sp) >= 1 ? sp[0].port : 0;
+    if (port == 0) {
+        hpi_mg.mg_stop(ctx);
+        return 0;
+    }
     srv.ctx = ctx;
+    return port;
+}
+
+static int start_locked(const char *addr)
+{
+    if (srv.ctx != NULL) return EBUSY;
+    const char *token = hpi_options.http_token ? hpi_options.http_token : "";
+    hpi_gate_addr_t a;
+    int err = check_addr(addr, token, &a);
+    if (err != 0) return err;
+    if (hpi_mg_load() != 0) return ENOENT;
+    strcpy(srv.token, token);
+    int civet_port = start_civetweb();
+    if (civet_port == 0) {
+        hpi_printf_err("debug server: civetweb did not start on 127.0.0.1");
+        return EADDRNOTAVAIL;
+    }
+    err = hpi_gate_start(&a, civet_port);
+    if (err != 0) {
+        hpi_printf_err("debug server: cannot listen on %s: %s", addr, strerror(err));
+        hpi_mg.mg_stop(srv.ctx);
+        srv.ctx = NULL;
+        return err;
+    }
+    srv.port = hpi_gate_port();
+    if (a.ss.ss_family == AF_UNIX)
+        snprintf(srv.where, sizeof srv.where, "%s (curl --unix-socket %s http://localhost/debug/pprof/)",
+                 addr, addr + 5);
+    else if (addr[0] == ':')
+        snprintf(srv.where, sizeof srv.where, "http://127.0.0.1:%d/debug/pprof/", srv.port);
+    else
+        snprintf(srv.where, sizeof srv.where, "http://%.*s:%d/debug/pprof/",
+                 (int)(strrchr(addr, ':') - addr), addr, srv.port);
     return 0;
 }
 
@@ -342,6 +348,7 @@ void hpi_http_register(struct mg_context *ctx, const char *uri, mg_request_handl
 static void fork_child(void)
 {
     hpi_lock_reinit(&srv.lock);
+    hpi_gate_fork_child();
     srv.ctx = NULL;
     srv.port = 0;
     srv.token[0] = '\0';
@@ -367,6 +374,7 @@ HP_API void hp_http_stop(void)
 {
     hpi_lock(&srv.lock);
     if (srv.ctx != NULL) {
+        hpi_gate_stop();
         hpi_mg.mg_stop(srv.ctx);
         srv.ctx = NULL;
         srv.port = 0;
@@ -391,5 +399,5 @@ __attribute__((constructor(200))) static void http_ctor(void)
     if (hpi_options.http == NULL) return;
     if (hpi_options.http_pid > 0 && hpi_options.http_pid != getpid()) return;
     if (hp_http_start(hpi_options.http) == 0)
-        hpi_printf_err("debug server on http://%s:%d/debug/pprof/", srv.host, hp_http_port());
+        hpi_printf_err("debug server on %s", srv.where);
 }

@@ -7,7 +7,8 @@
 #   Go's errors (404 Unknown profile, 400 seconds, 400 seconds+debug, 500
 #   CPU profiling in use, 501 trace) and headers (nosniff, attachment);
 #   405 on other methods; malformed requests and 100 idle connections;
-#   loopback only unless opted in, then a token;
+#   loopback (IPv4, IPv6, a Unix socket) only unless opted in, then a
+#   token; civetweb's private port refuses everyone but the gate;
 #   HOTPATH_HTTP from the environment, and `hotpath run -http` serving in
 #   the program only, not in its children.
 # Usage: http_test.sh path/to/http_prog path/to/hotpath path/to/libhotpath.so
@@ -158,8 +159,50 @@ grep -q "^start 13$" "$tmp/pub.out" && grep -q "needs HOTPATH_HTTP_PUBLIC=1 and 
   || bad "0.0.0.0 without opt-in: $(cat "$tmp/pub.out")"
 "$prog" nonsense >"$tmp/bad.out" 2>&1
 grep -q "^start 22$" "$tmp/bad.out" && grep -q 'bad address "nonsense"' "$tmp/bad.out" && ok || bad "bad address: $(cat "$tmp/bad.out")"
-"$prog" "[::1]:0" >"$tmp/v6.out" 2>&1
-grep -q "^start 97$" "$tmp/v6.out" && grep -q "built without IPv6" "$tmp/v6.out" && ok || bad "IPv6: $(cat "$tmp/v6.out")"
+serve "$tmp/v6.out" "[::1]:0" 30
+[[ $(get "http://[::1]:$port/debug/pprof/cmdline") == 200 ]] && ok || bad "IPv6 [::1]: $(cat "$tmp/v6.out")"
+"$prog" "[::1" >"$tmp/v6bad.out" 2>&1
+grep -q "^start 22$" "$tmp/v6bad.out" && ok || bad "bad IPv6 address: $(cat "$tmp/v6bad.out")"
+
+# A Unix socket: served; a stale socket file is replaced, a live one is
+# not; the file is removed when the server stops; a relative path is refused.
+sock=$tmp/hp.sock
+python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$sock"
+"$prog" "unix:$sock" 2 >"$tmp/unix.out" 2>&1 &
+upid=$!
+for _ in $(seq 100); do grep -q '^port' "$tmp/unix.out" && break; sleep 0.1; done
+st=$(curl -s --noproxy '*' --max-time 10 --unix-socket "$sock" -o "$tmp/b" -w '%{http_code}' http://localhost/debug/pprof/cmdline)
+[[ $st == 200 && $(tr '\0' ' ' <"$tmp/b") == "$prog unix:$sock 2" ]] && ok || bad "unix socket: $st $(cat "$tmp/unix.out")"
+"$prog" "unix:$sock" >"$tmp/unix2.out" 2>&1
+grep -q "^start 98$" "$tmp/unix2.out" && ok || bad "second server on a live socket: $(cat "$tmp/unix2.out")"
+wait "$upid"
+[[ ! -e $sock ]] && ok || bad "unix socket file left after stop"
+HOTPATH_HTTP="unix:$sock" LD_PRELOAD="$lib" /bin/true 2>"$tmp/unix4.out"
+grep -q "debug server on unix:$sock" "$tmp/unix4.out" && [[ ! -e $sock ]] && ok || bad "unix socket after exit: $(cat "$tmp/unix4.out"; ls -l "$sock")"
+"$prog" "unix:rel.sock" >"$tmp/unix3.out" 2>&1
+grep -q "^start 22$" "$tmp/unix3.out" && ok || bad "relative unix path: $(cat "$tmp/unix3.out")"
+
+# civetweb's private port (the process's other listening socket) serves
+# only the gate's relays.
+priv=$(python3 - "${pids[0]}" "$main_port" <<'PY'
+import os, sys
+pid, public = sys.argv[1], int(sys.argv[2])
+inodes = set()
+for fd in os.listdir("/proc/%s/fd" % pid):
+    try:
+        t = os.readlink("/proc/%s/fd/%s" % (pid, fd))
+    except OSError:
+        continue
+    if t.startswith("socket:["):
+        inodes.add(t[8:-1])
+for line in open("/proc/net/tcp").readlines()[1:]:
+    f = line.split()
+    port = int(f[1].split(":")[1], 16)
+    if f[3] == "0A" and f[9] in inodes and port != public:
+        print(port)
+PY
+)
+[[ -n $priv && $(get "http://127.0.0.1:$priv/debug/pprof/cmdline") == 403 ]] && ok || bad "private port ${priv:-none} not refused"
 HOTPATH_HTTP_PUBLIC=1 HOTPATH_HTTP_TOKEN=s3cret serve "$tmp/tok.out" 0.0.0.0:0 30
 tbase=http://127.0.0.1:$port/debug/pprof
 st=$(get "$tbase/cmdline")
