@@ -2,6 +2,7 @@
 #
 #   <libdir>/libhotpath.so.0.1.0, .so.0, .so   the shared library (target hotpath)
 #   <libdir>/libhotpath.a                     the static library (target hotpath_static)
+#   <libdir>/libhotpath_bench.a               the benchmark harness's main (hotpath_bench)
 #   <includedir>/hotpath/*.h                  public headers
 #   <bindir>/hotpath                          the CLI (target hotpath_cli, tools/)
 #   <libdir>/pkgconfig/hotpath.pc             for pkg-config
@@ -17,7 +18,7 @@ include(CMakePackageConfigHelpers)
 
 set(HP_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/hotpath)
 
-install(TARGETS hotpath hotpath_static
+install(TARGETS hotpath hotpath_static hotpath_bench
   EXPORT hotpathTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}

@@ -66,6 +66,11 @@ typedef struct hp_memstats {
  * path takes; safe to call from any thread, not from a signal handler. */
 void hp_read_memstats(hp_memstats_t *st);
 
+/* Only the allocation totals, as Go's Mallocs and TotalAlloc (exact, bytes
+ * as size-class bytes), without the page heap's lock: what a benchmark
+ * reads around its timed region. */
+void hp_read_alloc_totals(uint64_t *mallocs, uint64_t *total_alloc);
+
 /* Return idle heap memory to the OS now (the scavenger does it after a delay).
  * Returns the number of bytes released.  malloc_trim() calls this. */
 uint64_t hp_release_memory(void);

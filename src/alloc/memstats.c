@@ -59,6 +59,21 @@ static void fill_classes(hp_memstats_t *ms, const sum_t *sum)
     }
 }
 
+HP_API void hp_read_alloc_totals(uint64_t *mallocs, uint64_t *total_alloc)
+{
+    sum_t sum;
+    memset(&sum, 0, sizeof sum);
+    hpi_mcache_foreach(visit, &sum);
+    add_stats(&sum, hpi_mcache_orphan_stats());
+    uint64_t n = sum.nmalloc[0], bytes = sum.large_alloc_bytes;
+    for (unsigned c = 1; c < HPI_NUM_CLASSES; c++) {
+        n += sum.nmalloc[c];
+        bytes += sum.nmalloc[c] * hpi_class_size[c];
+    }
+    *mallocs = n;
+    *total_alloc = bytes;
+}
+
 HP_API void hp_read_memstats(hp_memstats_t *ms)
 {
     sum_t sum;
