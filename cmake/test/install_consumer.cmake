@@ -46,7 +46,8 @@ if(NOT pcfile)
 endif()
 get_filename_component(pcdir ${pcfile} DIRECTORY)
 get_filename_component(libdir ${pcdir} DIRECTORY)
-foreach(f ${libdir}/libhotpath.a include/hotpath/hotpath.h include/hotpath/alloc.h
+foreach(f ${libdir}/libhotpath.a ${libdir}/libhotpath_bench.a include/hotpath/bench.h
+          include/hotpath/hotpath.h include/hotpath/alloc.h
           include/hotpath/memstats.h bin/hotpath)
   if(NOT IS_ABSOLUTE ${f})
     set(f ${prefix}/${f})
@@ -80,6 +81,13 @@ list(TRANSFORM static_libs REPLACE "^-lhotpath$" "-Wl,-Bstatic;-lhotpath;-Wl,-Bd
 hp_run(${C_COMPILER} -static-libgcc -o ${WORK_DIR}/consumer_pc_static ${cflags} ${src}
        ${static_libs})
 hp_run(${WORK_DIR}/consumer_pc_static)
+# A benchmark program: -lhotpath_bench before the library.
+hp_run(${C_COMPILER} -o ${WORK_DIR}/bench_pc ${cflags} ${CONSUMER_DIR}/bench_consumer.c
+       -lhotpath_bench ${libs} -lm)
+hp_run(${CMAKE_COMMAND} -E env LD_LIBRARY_PATH=${libdir} ${WORK_DIR}/bench_pc -benchtime 10x)
+if(NOT OUT MATCHES "BenchmarkInstalledMalloc(-[0-9]+)?[ \t]+10[ \t].* 64 B/op[ \t]+1 allocs/op")
+  message(FATAL_ERROR "install_consumer: the benchmark printed: ${OUT}")
+endif()
 
 # 3. find_package(hotpath).
 set(cbuild ${WORK_DIR}/consumer-build)
@@ -89,4 +97,5 @@ hp_run(${CMAKE_COMMAND} -S ${CONSUMER_DIR} -B ${cbuild} -G ${GENERATOR}
 hp_run(${CMAKE_COMMAND} --build ${cbuild})
 hp_run(${cbuild}/consumer_shared)
 hp_run(${cbuild}/consumer_static)
+hp_run(${cbuild}/consumer_bench -benchtime 10x)
 message(STATUS "install_consumer: pkg-config and find_package consumers run on hotpath")
