@@ -6,8 +6,8 @@
  * 0 success, 1 failure, 2 usage error; `run` passes the program's own status
  * through, or 126/127 when the program cannot be executed, as env(1) does.
  *
- * The command links only libc: it must not itself run on the allocator it
- * preloads into other programs.
+ * The command links only libc (and libm, for benchstat's statistics): it
+ * must not itself run on the allocator it preloads into other programs.
  */
 #ifndef HOTPATH_TOOLS_CLI_H
 #define HOTPATH_TOOLS_CLI_H
@@ -23,6 +23,10 @@
 /* main.c */
 void hpcli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void hpcli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* benchstat/main.c: `hotpath benchstat`, golang/perf's benchstat in C. */
+int hpcli_benchstat_main(int argc, char **argv);
+void hpcli_benchstat_help(void);
 
 /* libpath.c: where libhotpath.so is.  Writes the absolute path of the library
  * to preload into buf and returns 0, or returns -1 after writing to why (a

@@ -1,11 +1,13 @@
 /* tools/hotpath/main.c: the `hotpath` command.
  *
  *   hotpath run [flags] [--] prog [args...]   run prog with libhotpath preloaded
+ *   hotpath benchstat [flags] inputs...       summarize and compare Go benchmarks
  *   hotpath version                           print the version and the library used
  *   hotpath help [command]                    print usage
  *
- * Subcommands are rows of one table; each lives in its own file (cli.h).
- * Later issues add rows (benchstat, pprof); until then they do not exist here.
+ * Subcommands are rows of one table; each lives in its own file (cli.h),
+ * benchstat in its own directory.  Later issues add rows (pprof); until then
+ * they do not exist here.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -26,6 +28,8 @@ static void help_help(void);
 
 static const hpcli_command_t commands[] = {
     {"run", "run a program with libhotpath preloaded", hpcli_run_main, hpcli_run_help},
+    {"benchstat", "summarize and compare Go benchmark results", hpcli_benchstat_main,
+     hpcli_benchstat_help},
     {"version", "print the hotpath version and the library it preloads", hpcli_version_main,
      hpcli_version_help},
     {"help", "print this help, or a command's help", help_main, help_help},
