@@ -36,6 +36,8 @@ demo: deps-demo build
 bench: deps-bench build
 	/usr/bin/python3 bench/run.py --build $(BUILD)
 	/usr/bin/python3 bench/prof.py --build $(BUILD)
+	$(BUILD)/bin/bench_pool -count 6 > $(BUILD)/bench_pool.txt
+	$(BUILD)/bin/hotpath benchstat -col /impl $(BUILD)/bench_pool.txt
 
 install: build
 	cmake --install $(BUILD)

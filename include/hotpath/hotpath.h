@@ -11,5 +11,6 @@
 #include "hotpath/memstats.h"
 #include "hotpath/http.h"
 #include "hotpath/prof.h"
+#include "hotpath/pool.h"
 
 #endif /* HOTPATH_HOTPATH_H */

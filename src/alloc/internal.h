@@ -282,6 +282,8 @@ typedef struct hpi_options {
     int64_t http_public;       /* 1: a non-loopback address is allowed (with a token) */
     const char *http_token;    /* bearer token every request must carry, or NULL */
     int64_t http_pid;          /* >0: only this process serves HOTPATH_HTTP */
+    /* Pools (src/pool/). */
+    int64_t pool_trim_ms;      /* a pool cycle every n ms; 0: only hp_pool_trim */
 } hpi_options_t;
 extern HPI_INTERNAL hpi_options_t hpi_options;
 HPI_INTERNAL void hpi_options_init(void);

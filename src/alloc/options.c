@@ -19,6 +19,7 @@ hpi_options_t hpi_options = {
     .memprofile_rate = 512 * 1024,
     .cpuprofile_hz = 100,
     .unwind = 0,
+    .pool_trim_ms = 5000,
 };
 
 enum option_kind { OPT_INT, OPT_BOOL, OPT_CHOICE, OPT_PATH };
@@ -69,6 +70,9 @@ static const option_t table[] = {
     /* Only the process with this pid serves HOTPATH_HTTP, not its children
      * (hotpath run sets it). */
     {"HTTP_PID", .value = &hpi_options.http_pid, .kind = OPT_INT, .min = 0, .max = INT32_MAX},
+    /* Milliseconds between pool cycles (hp_pool_trim); 0: no timer. */
+    {"POOL_TRIM_MS", .value = &hpi_options.pool_trim_ms, .kind = OPT_INT, .min = 0,
+     .max = 86400000},
 };
 
 static int parse_choice(const char *s, const char *const *choices, int64_t *out)
