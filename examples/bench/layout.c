@@ -30,6 +30,7 @@ typedef struct good {
         if (a == NULL) abort();                                                                    \
         for (int k = 0; k < COUNT; k++)                                                            \
             a[k].balance = k, a[k].active = k & 1;                                                 \
+        hp_b_report_allocs(b);                                                                     \
         hp_b_reset_timer(b);                                                                       \
         for (int64_t i = 0; i < b->n; i++) {                                                       \
             int64_t sum = 0;                                                                       \
