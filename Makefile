@@ -38,6 +38,8 @@ bench: deps-bench build
 	/usr/bin/python3 bench/prof.py --build $(BUILD)
 	$(BUILD)/bin/bench_pool -count 6 > $(BUILD)/bench_pool.txt
 	$(BUILD)/bin/hotpath benchstat -col /impl $(BUILD)/bench_pool.txt
+	/usr/bin/python3 bench/gc_run.py --build $(BUILD) --out $(BUILD)/bench_gc.txt
+	$(BUILD)/bin/hotpath benchstat -col /impl -filter '-.name:Barrier' $(BUILD)/bench_gc.txt
 
 install: build
 	cmake --install $(BUILD)

@@ -225,7 +225,12 @@ def main():
                 rsss[(w.name, a)].append(rss)
             print("rep %d/%d %-10s done" % (rep + 1, args.reps, w.name), file=sys.stderr)
 
-    report = table(ws, allocs, times, rsss, args)
+    finish(table(ws, allocs, times, rsss, args), args, failures)
+
+
+def finish(report, args, failures):
+    """Print the report (and write it as markdown if asked), then the
+    failures; with --check, exit 1 if there were any.  Shared with gc_run.py."""
     print(report)
     if args.markdown:
         with open(args.markdown, "w") as f:

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 declare -A PKGS=(
-  [build]="cmake make gcc g++ pkg-config libdw-dev libelf-dev zlib1g-dev libprotobuf-c-dev protobuf-c-compiler libunwind-dev libcivetweb-dev"
+  [build]="cmake make gcc g++ pkg-config libdw-dev libelf-dev zlib1g-dev libprotobuf-c-dev protobuf-c-compiler libunwind-dev libcivetweb-dev libgc-dev"
   [demo]="golang-go curl"
   [test]="sqlite3 python3 time golang-go libdebuginfod1 curl prometheus"
   [bench]="time libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 redis-server redis-tools sqlite3 python3 libgoogle-perftools4 heaptrack"

@@ -12,5 +12,6 @@
 #include "hotpath/http.h"
 #include "hotpath/prof.h"
 #include "hotpath/pool.h"
+#include "hotpath/gc.h"
 
 #endif /* HOTPATH_HOTPATH_H */

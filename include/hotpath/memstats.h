@@ -58,6 +58,24 @@ typedef struct hp_memstats {
     uint64_t arenas;          /* 64 MiB arenas reserved (exact) */
     uint64_t threads;         /* threads with a live cache (exact) */
 
+    /* The garbage collector (hotpath/gc.h).  GC objects also count in the
+     * general and heap figures above; a freed GC object counts as freed
+     * when the sweeper reclaims it. */
+    uint64_t next_gc;        /* heap goal of the next collection, bytes (Go's NextGC) */
+    uint64_t last_gc;        /* end of the last collection, ns since the Unix epoch; 0: none */
+    uint64_t pause_total_ns; /* cumulative stop-the-world time */
+    uint64_t pause_ns[256];  /* recent collections' stop-the-world time: collection n (from
+                                1) at [(n + 255) % 256], as Go's PauseNs */
+    uint64_t pause_end[256]; /* when each of those pauses ended, ns since the Unix epoch */
+    uint64_t num_gc;         /* completed collections (Go: uint32) */
+    uint64_t num_forced_gc;  /* of which asked for by hp_gc_collect */
+    double gc_cpu_fraction;  /* share of the CPU time available since start-up used by the
+                                collector (Go's GCCPUFraction) */
+    uint64_t gc_heap_alloc;  /* bytes of GC objects allocated and not yet swept away */
+    uint64_t gc_heap_objects; /* GC objects allocated and not yet swept away */
+    uint64_t gc_heap_live;   /* bytes of GC objects the last collection found live */
+    uint64_t gc_max_pause_ns; /* longest single stop-the-world pause so far */
+
     /* Per size class.  by_size[0] is unused, as in Go. */
     hp_memstats_class_t by_size[HP_NUM_SIZE_CLASSES];
 } hp_memstats_t;

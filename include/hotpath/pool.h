@@ -12,8 +12,9 @@
  * and destroy them again and again.  It is a cache, not a free list: idle
  * objects move to a victim cache at every cycle and are destroyed at the
  * next one if nobody took them, so a pool does not hold memory a burst
- * needed once.  Without hotpath's GC heap a cycle is hp_pool_trim() or the
- * timer (HOTPATH_POOL_TRIM_MS, default 5000 ms; 0: only hp_pool_trim).
+ * needed once.  Each GC cycle is a pool cycle once the program uses the GC
+ * heap (hotpath/gc.h); before that, a cycle is hp_pool_trim() or the timer
+ * (HOTPATH_POOL_TRIM_MS, default 5000 ms; 0: only hp_pool_trim).
  *
  * Any thread may get and put.  Each thread has a shard of its own in every
  * pool (a private slot and a short stack); a thread whose shard is empty

@@ -83,7 +83,9 @@ typedef struct hpi_span {
     /* Written by other threads: atomic. */
     _Alignas(HPI_CACHE_LINE) _Atomic uintptr_t remote; /* remote-free list | NOTIFY */
     struct hpi_span *prev; /* back link of a doubly linked list */
-    uint64_t *gcmarks;     /* mark bits for the GC heap (NULL until then) */
+    /* A GC span's hpi_gcspan_t (src/gc/), else NULL: set with release
+     * once the gcspan is ready, cleared before the span is freed. */
+    void *_Atomic gc;
     uint64_t free_since;   /* heap lock: when the span became free (scavenger) */
 } hpi_span_t;
 _Static_assert(sizeof(hpi_span_t) == 2 * HPI_CACHE_LINE, "a span is two cache lines");
@@ -243,6 +245,8 @@ typedef struct hpi_heap_stats {
 } hpi_heap_stats_t;
 
 HPI_INTERNAL hpi_span_t *hpi_heap_alloc_small(unsigned c);
+/* A span of class c with no free list built and no owner (GC spans). */
+HPI_INTERNAL hpi_span_t *hpi_heap_alloc_small_nolist(unsigned c);
 HPI_INTERNAL hpi_span_t *hpi_heap_alloc_large(size_t npages, size_t align);
 HPI_INTERNAL void hpi_heap_free(hpi_span_t *s);
 HPI_INTERNAL bool hpi_heap_resize_large(hpi_span_t *s, size_t npages);
@@ -284,6 +288,11 @@ typedef struct hpi_options {
     int64_t http_pid;          /* >0: only this process serves HOTPATH_HTTP */
     /* Pools (src/pool/). */
     int64_t pool_trim_ms;      /* a pool cycle every n ms; 0: only hp_pool_trim */
+    /* The GC heap (src/gc/gc.c parses the strings). */
+    const char *gc;            /* HOTPATH_GC: percent or "off", or NULL */
+    const char *memlimit;      /* HOTPATH_MEMLIMIT: bytes with a unit, or NULL */
+    const char *debug;         /* HOTPATH_DEBUG: "gctrace=1,...", or NULL */
+    int64_t gc_poison;         /* 1: fill swept objects with 0xdb */
 } hpi_options_t;
 extern HPI_INTERNAL hpi_options_t hpi_options;
 HPI_INTERNAL void hpi_options_init(void);

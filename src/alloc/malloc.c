@@ -93,6 +93,12 @@ void hpi_free_slow(void *p, hpi_span_t *s)
         if (hpi_options.verbose) hpi_printf_err("free(%p): not a hotpath pointer; ignored", p);
         return;
     }
+    if (HPI_UNLIKELY(atomic_load_explicit(&s->gc, memory_order_relaxed) != NULL)) {
+        static _Atomic int warned;
+        if (!atomic_exchange(&warned, 1))
+            hpi_printf_err("free(%p): a GC object (hp_gc_alloc) is never freed; ignored", p);
+        return;
+    }
     if (atomic_load_explicit(&s->xowner, memory_order_acquire) == HPI_OWNER_SAMPLED) {
         hpi_free_sampled(s, p);
         return;
@@ -190,6 +196,11 @@ void *hpi_realloc(void *p, size_t size)
     hpi_span_t *s = hpi_span_of_checked(p);
     if (s == NULL) {
         hpi_printf_err("realloc(%p): not a hotpath pointer", p);
+        errno = EINVAL;
+        return NULL;
+    }
+    if (atomic_load_explicit(&s->gc, memory_order_relaxed) != NULL) {
+        hpi_printf_err("realloc(%p): a GC object (hp_gc_alloc) cannot be resized", p);
         errno = EINVAL;
         return NULL;
     }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "alloc/internal.h"
+#include "gc/internal.h"
 #include "hotpath/memstats.h"
 
 _Static_assert(HP_NUM_SIZE_CLASSES == HPI_NUM_CLASSES,
@@ -109,6 +110,7 @@ HP_API void hp_read_memstats(hp_memstats_t *ms)
     ms->mcache_sys = sum.caches * sizeof(hpi_mcache_t);
     ms->other_sys = sub0(meta_sys, hs.span_sys + ms->mcache_sys);
     ms->sys = hs.heap_sys + meta_sys;
+    hpi_gc_read_stats(ms);
 }
 
 HP_API uint64_t hp_release_memory(void) { return hpi_heap_scavenge(0, hpi_nanotime()); }

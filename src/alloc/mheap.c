@@ -305,7 +305,7 @@ static void free_coalesce_locked(hpi_span_t *s)
     list_insert_locked(s);
 }
 
-hpi_span_t *hpi_heap_alloc_small(unsigned c)
+hpi_span_t *hpi_heap_alloc_small_nolist(unsigned c)
 {
     hpi_lock(&heap.lock);
     hpi_span_t *s = alloc_locked(hpi_class_npages[c]);
@@ -317,7 +317,16 @@ hpi_span_t *hpi_heap_alloc_small(unsigned c)
     s->nelems = hpi_class_nobjs[c];
     s->divmagic = hpi_class_divmagic[c];
     s->used = 0;
+    s->free = NULL;
     atomic_store_explicit(&s->remote, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->xowner, 0, memory_order_relaxed);
+    return s;
+}
+
+hpi_span_t *hpi_heap_alloc_small(unsigned c)
+{
+    hpi_span_t *s = hpi_heap_alloc_small_nolist(c);
+    if (s == NULL) return NULL;
     hpi_block_t *prev = NULL;
     for (size_t i = s->nelems; i-- > 0;) {
         hpi_block_t *b = (hpi_block_t *)(s->base + i * s->elemsize);

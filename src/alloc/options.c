@@ -70,6 +70,13 @@ static const option_t table[] = {
     /* Only the process with this pid serves HOTPATH_HTTP, not its children
      * (hotpath run sets it). */
     {"HTTP_PID", .value = &hpi_options.http_pid, .kind = OPT_INT, .min = 0, .max = INT32_MAX},
+    /* The GC heap (src/gc/, parsed there): GOGC ("off" or a percentage),
+     * GOMEMLIMIT (bytes with an optional unit), GODEBUG-style settings
+     * (gctrace=1), and poisoning of swept objects (a debugging aid). */
+    {"GC", .kind = OPT_PATH, .path = &hpi_options.gc},
+    {"MEMLIMIT", .kind = OPT_PATH, .path = &hpi_options.memlimit},
+    {"DEBUG", .kind = OPT_PATH, .path = &hpi_options.debug},
+    {"GC_POISON", .value = &hpi_options.gc_poison, .kind = OPT_BOOL},
     /* Milliseconds between pool cycles (hp_pool_trim); 0: no timer. */
     {"POOL_TRIM_MS", .value = &hpi_options.pool_trim_ms, .kind = OPT_INT, .min = 0,
      .max = 86400000},

@@ -111,8 +111,9 @@ static void hotpath_metrics(FILE *f, const hp_memstats_t *st)
         const hpi_stat_field_t *fl = &hpi_stat_fields[i];
         char name[96];
         snprintf(name, sizeof name, "hotpath_memstats_%s", fl->prom);
-        metric(f, name, fl->counter ? "counter" : "gauge", fl->help,
-               (double)hpi_stat_value(st, fl));
+        double v = (double)hpi_stat_value(st, fl);
+        if (strstr(fl->prom, "seconds") != NULL) v /= 1e9; /* the field is in ns */
+        metric(f, name, fl->counter ? "counter" : "gauge", fl->help, v);
     }
     metric(f, "hotpath_threads", "gauge", "Threads of the process.",
            (double)hp_profile_count("goroutine"));

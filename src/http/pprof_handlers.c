@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include "hotpath/prof.h"
+#include "gc/internal.h"
+#include "hotpath/gc.h"
 #include "http/server.h"
 #include "prof/symbolize.h"
 
@@ -40,7 +42,7 @@ static const entry_t entries[] = {
     {"cmdline", "The command line of this process.", false},
     {"goroutine", "The stacks of all threads of the process now.", true},
     {"heap", "A sampling of the memory in use. Add ?gc=1 to sample after a "
-             "collection (once the GC heap exists).", true},
+             "collection (when the program uses the GC heap).", true},
     {"mutex", "Stacks that held contended mutexes, charged with the waiting they caused "
               "(hp_set_mutex_profile_fraction).", true},
     {"profile", "CPU profile over ?seconds=N (default 30); read it with go tool pprof.", false},
@@ -131,6 +133,9 @@ static int named_profile(struct mg_connection *c, const char *name, const char *
     }
     if (query_int(query, "debug", &debug) != 1 || debug < 0) debug = 0; /* Go's Atoi: bad is 0 */
     if (debug > 2) debug = 2;
+    int64_t gc = 0; /* heap?gc=1: collect first, as Go does, if the GC heap is in use */
+    if (strcmp(name, "heap") == 0 && query_int(query, "gc", &gc) == 1 && gc > 0 && hpi_gc_in_use())
+        hp_gc_collect();
     int fd = hpi_http_memfd();
     if (fd < 0) return hpi_http_error(c, 500, "%s", strerror(errno));
     int err = hp_profile_write(name, fd, (int)debug);

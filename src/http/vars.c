@@ -1,8 +1,8 @@
 /* vars.c: /debug/vars, Go's expvar JSON: "cmdline" (the arguments) and
  * "memstats" with runtime.MemStats' field names, so that tools made for Go
  * programs (expvarmon and the like) read it.  Go's garbage-collector fields
- * are present and zero until hotpath's GC heap exists (EnableGC false);
- * fields Go lacks are under "hotpath".  See server.c. */
+ * are those of hotpath's GC heap (zero, EnableGC false, in a program that
+ * does not use it); fields Go lacks are under "hotpath".  See server.c. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gc/internal.h"
 #include "http/server.h"
 #include "http/stats_fields.h"
 
@@ -44,21 +45,21 @@ static void cmdline(FILE *f)
     fputs("]", f);
 }
 
-/* Go's GC fields, all zero: no collection has run. */
-static void gc_fields(FILE *f)
+/* Go's GC fields beyond the table: the pause rings and the CPU fraction;
+ * those hotpath does not have (stacks are the threads', not the heap's) are 0. */
+static void gc_fields(FILE *f, const hp_memstats_t *st)
 {
-    static const char *const zero[] = {"Lookups", "StackInuse",   "StackSys", "BuckHashSys",
-                                       "GCSys",   "NextGC",       "LastGC",   "PauseTotalNs",
-                                       "NumGC",   "NumForcedGC", "GCCPUFraction"};
+    static const char *const zero[] = {"Lookups", "StackInuse", "StackSys", "BuckHashSys", "GCSys"};
     for (size_t i = 0; i < sizeof zero / sizeof zero[0]; i++)
         fprintf(f, ", \"%s\": 0", zero[i]);
     for (int k = 0; k < 2; k++) {
+        const uint64_t *ring = k ? st->pause_end : st->pause_ns;
         fprintf(f, ", \"%s\": [", k ? "PauseEnd" : "PauseNs");
-        for (int i = 0; i < 256; i++)
-            fputs(i ? ",0" : "0", f);
+        for (int i = 0; i < 256; i++) fprintf(f, "%s%" PRIu64, i ? "," : "", ring[i]);
         fputs("]", f);
     }
-    fputs(", \"EnableGC\": false, \"DebugGC\": false", f);
+    fprintf(f, ", \"GCCPUFraction\": %.17g, \"EnableGC\": %s, \"DebugGC\": false",
+            st->gc_cpu_fraction, hpi_gc_in_use() ? "true" : "false");
 }
 
 static void memstats(FILE *f, const hp_memstats_t *st, bool go)
@@ -71,7 +72,7 @@ static void memstats(FILE *f, const hp_memstats_t *st, bool go)
         first = false;
     }
     if (!go) return;
-    gc_fields(f);
+    gc_fields(f, st);
     fputs(", \"BySize\": [", f);
     for (int c = 0; c < HP_NUM_SIZE_CLASSES; c++)
         fprintf(f, "%s{\"Size\": %" PRIu32 ", \"Mallocs\": %" PRIu64 ", \"Frees\": %" PRIu64 "}",

@@ -15,7 +15,8 @@
  *    locks.
  * 3. put: reset, then the private slot if empty, else the stack; a full
  *    stack means the pool already holds plenty: the object is destroyed.
- * 4. Cycles (hp_pool_trim, or the timer thread every HOTPATH_POOL_TRIM_MS):
+ * 4. Cycles (hp_pool_trim; each GC cycle once the GC heap is in use; before
+ *    that, the timer thread every HOTPATH_POOL_TRIM_MS):
  *    in each shard, the victims left from the previous cycle are destroyed
  *    and the idle objects become the victims.  An object idle for two
  *    cycles is gone; one put back in between is kept.  The objects are
@@ -31,6 +32,7 @@
  * and starts its own timer at its next put.
  */
 #define _GNU_SOURCE
+#include "gc/internal.h"
 #include "hotpath/pool.h"
 
 #include <pthread.h>
@@ -189,7 +191,7 @@ static void *timer_main(void *arg)
         struct timespec left = ts;
         while (nanosleep(&left, &left) != 0) {
         }
-        hp_pool_trim();
+        if (!hpi_gc_in_use()) hp_pool_trim(); /* else each GC cycle trims */
     }
     return NULL;
 }

@@ -339,6 +339,17 @@ int hpi_threads_foreach(void (*fn)(hpi_thread_t *t, void *arg), void *arg)
     return n;
 }
 
+void hpi_threads_lock(void) { hpi_lock(&reg.lock); }
+void hpi_threads_unlock(void) { hpi_unlock(&reg.lock); }
+
+int hpi_threads_foreach_locked(void (*fn)(hpi_thread_t *t, void *arg), void *arg)
+{
+    int n = 0;
+    for (rec_t *r = reg.head; r != NULL; r = (rec_t *)r->t.next, n++)
+        fn(&r->t, arg);
+    return n;
+}
+
 int64_t hpi_threads_count(void)
 {
     return atomic_load_explicit(&reg.count, memory_order_relaxed);

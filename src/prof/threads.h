@@ -27,6 +27,9 @@ typedef struct hpi_thread {
     /* Owned by cpuprof.c, under its timer lock (taken inside the registry lock). */
     void *cpu_timer; /* timer_t, when has_cpu_timer */
     int has_cpu_timer;
+    /* The GC (src/gc/stw.c): where the thread stopped (0: running), written
+     * by the thread itself while the collector waits. */
+    _Atomic uintptr_t gc_sp;
     /* Registry lock. */
     struct hpi_thread *next, *prev;
 } hpi_thread_t;
@@ -54,5 +57,11 @@ HPI_INTERNAL int hpi_threads_foreach(void (*fn)(hpi_thread_t *t, void *arg), voi
 HPI_INTERNAL int hpi_threads_write_goroutine(int fd, int debug);
 HPI_INTERNAL int hpi_threads_write_threadcreate(int fd, int debug);
 HPI_INTERNAL int64_t hpi_threads_count(void);
+
+/* The GC's stop-the-world holds the registry lock from stop to restart, so
+ * that no thread starts or ends meanwhile; foreach_locked walks it then. */
+HPI_INTERNAL void hpi_threads_lock(void);
+HPI_INTERNAL void hpi_threads_unlock(void);
+HPI_INTERNAL int hpi_threads_foreach_locked(void (*fn)(hpi_thread_t *t, void *arg), void *arg);
 
 #endif /* HPI_PROF_THREADS_H */

@@ -32,7 +32,7 @@ static void check_object(void *p, size_t size)
     CHECK_MSG(bad == 0, "malloc(%zu): %d interior pointers map elsewhere", size, bad);
     CHECK_EQ(s0->sizeclass, size <= HPI_MAX_SMALL ? hpi_size_class(size) : 0u);
     CHECK(s0->state == (size <= HPI_MAX_SMALL ? HPI_SPAN_SMALL : HPI_SPAN_LARGE));
-    CHECK(s0->gcmarks == NULL); /* room for mark bits, unused until the GC */
+    CHECK(atomic_load(&s0->gc) == NULL); /* malloc spans are not GC spans */
 }
 
 int main(void)

@@ -1,0 +1,587 @@
+/* heap.c: GC spans, allocation and sweeping.  See gc.c for the design.
+ *
+ * GC objects live in spans of their own, taken from the page heap like
+ * malloc's, with an hpi_gcspan_t beside each (span->gc).  A span holds one
+ * size class and one scan kind (scanned or noscan), so per class there are
+ * two sets of lists: `partial` (swept, with free slots), `full` (swept, no
+ * free slot) and `unswept` (marked, waiting for the sweeper); large
+ * objects (class 0) have a span each and use only full and unswept.
+ *
+ * Allocation is Go's: a thread owns one span per class and kind (gcache)
+ * and hands out its free slots in address order: the slots below
+ * freeindex are taken, and alloc[] says which slots above it were alive at
+ * the last sweep.  No free list is built, and a slot is allocated with one
+ * plain store.  While marking runs, a new object is marked at once
+ * ("allocated black").
+ *
+ * Sweeping turns a span's mark bits into its alloc bits: an object that was
+ * allocated and is not marked is dead; a dead object with a finalizer is
+ * queued for it and kept one more cycle.  A span with no live object goes
+ * back to the page heap.  Spans are swept one at a time by whoever takes
+ * them off `unswept` under the class lock: a thread that needs a span
+ * (lazy sweeping) or the collector (background sweeping).  Every class
+ * lock is taken only inside crit sections (internal.h), so a thread is
+ * never stopped while it holds one.
+ */
+#define _GNU_SOURCE
+#include <string.h>
+
+#include "gc/internal.h"
+#include "prof/memprof.h"
+
+#define FLUSH_BYTES (64 << 10) /* heap_live is updated every 64 KiB per thread */
+#define POISON 0xdb
+
+typedef struct glist {
+    hpi_gcspan_t *head, *tail;
+} glist_t;
+
+typedef struct gclass {
+    hpi_lock_t lock;
+    glist_t partial, full, unswept; /* lock */
+} __attribute__((aligned(HPI_CACHE_LINE))) gclass_t;
+
+static gclass_t classes[2][HPI_NUM_CLASSES];
+static _Atomic int64_t nunswept; /* spans on unswept lists */
+
+/* Spare gcspan structs and the registry of caches. */
+static struct {
+    hpi_lock_t lock;
+    hpi_gcspan_t *spare;   /* lock */
+    hpi_gcache_t *caches;  /* lock: every live cache */
+    hpi_gcache_t *cspare;  /* lock: released caches */
+    hpi_gcspan_t *all;     /* lock: every gcspan in use (fork) */
+    uint64_t nspans_bytes; /* lock: page bytes in GC spans */
+} reg = {.lock = HPI_LOCK_INIT};
+
+/* reg.lock is a GC lock: taken only inside crit. */
+static void reg_lock(void)
+{
+    hpi_gc_enter();
+    hpi_lock(&reg.lock);
+}
+
+static void reg_unlock(void)
+{
+    hpi_unlock(&reg.lock);
+    hpi_gc_leave();
+}
+
+__thread hpi_gc_tls_t hpi_gc_tls __attribute__((tls_model("initial-exec")));
+
+/* ---- lists (class lock) ---- */
+
+static void list_push(glist_t *l, hpi_gcspan_t *g, int which)
+{
+    if (g->list != GCL_NONE && g->list != GCL_OWNED) hpi_fatal("gc: span %p pushed twice (list %d -> %d)", (void *)g, g->list, which);
+    g->next = NULL;
+    g->list = (uint8_t)which;
+    if (l->tail)
+        l->tail->next = g;
+    else
+        l->head = g;
+    l->tail = g;
+}
+
+static hpi_gcspan_t *list_pop(glist_t *l)
+{
+    hpi_gcspan_t *g = l->head;
+    if (g == NULL) return NULL;
+    l->head = g->next;
+    if (l->head == NULL) l->tail = NULL;
+    g->next = NULL;
+    g->list = GCL_NONE;
+    return g;
+}
+
+/* Move all of `from` to the end of `to`; returns how many moved (counted). */
+static int64_t list_splice(glist_t *to, glist_t *from)
+{
+    int64_t n = 0;
+    for (hpi_gcspan_t *g = from->head; g != NULL; g = g->next) {
+        g->list = GCL_UNSWEPT;
+        n++;
+    }
+    if (from->head == NULL) return 0;
+    if (to->tail)
+        to->tail->next = from->head;
+    else
+        to->head = from->head;
+    to->tail = from->tail;
+    from->head = from->tail = NULL;
+    return n;
+}
+
+/* ---- gcspans ---- */
+
+/* A zeroed struct from a spare list (linked through the pointer at
+ * next_off), else new metadata; outside crit (metadata has a lock of
+ * malloc's). */
+static void *take_spare(void **head, size_t next_off, size_t size)
+{
+    reg_lock();
+    char *p = *head;
+    if (p != NULL) *head = *(void **)(p + next_off);
+    reg_unlock();
+    if (p == NULL) p = hpi_meta_alloc(size);
+    if (p != NULL) memset(p, 0, size);
+    return p;
+}
+
+static void range_note(uintptr_t lo, uintptr_t hi)
+{
+    uintptr_t cur = atomic_load(&hpi_gc.lo);
+    while ((cur == 0 || lo < cur) && !atomic_compare_exchange_weak(&hpi_gc.lo, &cur, lo)) {}
+    cur = atomic_load(&hpi_gc.hi);
+    while (hi > cur && !atomic_compare_exchange_weak(&hpi_gc.hi, &cur, hi)) {}
+}
+
+static hpi_gcspan_t *gcspan_new(hpi_span_t *s, unsigned cls, bool noscan)
+{
+    hpi_gcspan_t *g = take_spare((void **)&reg.spare, offsetof(hpi_gcspan_t, next), sizeof *g);
+    if (g == NULL) return NULL;
+    reg_lock();
+    reg.nspans_bytes += s->npages << HPI_PAGE_SHIFT;
+    g->all_next = reg.all;
+    if (reg.all) reg.all->all_prev = g;
+    reg.all = g;
+    reg_unlock();
+    g->span = s;
+    g->base = s->base;
+    g->cls = (uint8_t)cls;
+    g->noscan = noscan;
+    g->needzero = s->needzero;
+    if (cls == 0) {
+        g->elemsize = (uint32_t)((s->npages << HPI_PAGE_SHIFT) > UINT32_MAX
+                                     ? UINT32_MAX
+                                     : s->npages << HPI_PAGE_SHIFT);
+        g->nelems = 1;
+    } else {
+        g->elemsize = hpi_class_size[cls];
+        g->nelems = hpi_class_nobjs[cls];
+        g->divmagic = hpi_class_divmagic[cls];
+    }
+    range_note(s->base, s->base + (s->npages << HPI_PAGE_SHIFT));
+    atomic_store_explicit(&s->gc, g, memory_order_release);
+    return g;
+}
+
+/* Take g off the books; the caller gives g->span back to the page heap
+ * with hpi_heap_free once it has left crit (the heap lock may be held by a
+ * stopped thread). */
+static hpi_span_t *gcspan_retire(hpi_gcspan_t *g)
+{
+    hpi_span_t *s = g->span;
+    atomic_store_explicit(&s->gc, NULL, memory_order_release);
+    reg_lock();
+    reg.nspans_bytes -= s->npages << HPI_PAGE_SHIFT;
+    if (g->all_prev)
+        g->all_prev->all_next = g->all_next;
+    else
+        reg.all = g->all_next;
+    if (g->all_next) g->all_next->all_prev = g->all_prev;
+    g->next = reg.spare;
+    reg.spare = g;
+    reg_unlock();
+    return s;
+}
+
+/* Size of the object at slot i (large objects: the whole span). */
+static size_t obj_size(const hpi_gcspan_t *g)
+{
+    return g->cls ? g->elemsize : g->span->npages << HPI_PAGE_SHIFT;
+}
+
+/* ---- sweeping ---- */
+
+/* Sampled objects the sweeper freed, told to the heap profile (which takes
+ * a lock of malloc's) once the thread has left crit. */
+#define DEFERRED_MAX 256
+static __thread struct {
+    unsigned n;
+    void *p[DEFERRED_MAX];
+} deferred __attribute__((tls_model("initial-exec")));
+
+static void defer_profile_free(void *p)
+{
+    if (deferred.n < DEFERRED_MAX) deferred.p[deferred.n++] = p;
+}
+
+static void flush_profile_frees(void)
+{
+    while (deferred.n > 0) hpi_memprof_free(deferred.p[--deferred.n]);
+}
+
+/* Dead objects of word w that have finalizers: queue them, keep them. */
+static void sweep_finalizers(hpi_gcspan_t *g, unsigned w, uint64_t dead)
+{
+    uint64_t f = dead & atomic_load_explicit(&g->fin[w], memory_order_relaxed);
+    if (f == 0) return;
+    atomic_fetch_and(&g->fin[w], ~f);
+    atomic_fetch_or_explicit(&g->mark[w], f, memory_order_relaxed);
+    for (; f; f &= f - 1) {
+        unsigned i = w * 64 + (unsigned)__builtin_ctzll(f);
+        hpi_gc_finalizer_queue((void *)(g->base + (uintptr_t)i * g->elemsize));
+    }
+}
+
+static void sweep_dead(hpi_gcspan_t *g, unsigned w, uint64_t dead)
+{
+    uint64_t smp = dead & atomic_load_explicit(&g->sampled[w], memory_order_relaxed);
+    if (smp) atomic_fetch_and(&g->sampled[w], ~smp);
+    bool poison = atomic_load_explicit(&hpi_gc.poison, memory_order_relaxed);
+    for (uint64_t d = dead; d && (smp || poison); d &= d - 1) {
+        unsigned i = w * 64 + (unsigned)__builtin_ctzll(d);
+        void *p = (void *)(g->base + (uintptr_t)i * g->elemsize);
+        if ((smp >> (i & 63)) & 1) defer_profile_free(p);
+        if (poison) memset(p, POISON, obj_size(g));
+    }
+}
+
+/* Sweep g, which the caller owns exclusively.  Returns the live objects. */
+static uint32_t sweep_span(hpi_gcspan_t *g)
+{
+    uint32_t fi = atomic_load_explicit(&g->freeindex, memory_order_relaxed), live = 0;
+    uint64_t nfreed = 0;
+    for (unsigned w = 0; w * 64 < g->nelems; w++) {
+        uint64_t below = fi >= (w + 1) * 64 ? ~0ull : fi <= w * 64 ? 0 : (1ull << (fi - w * 64)) - 1;
+        uint64_t allocd = g->alloc[w] | below;
+        uint64_t dead = allocd & ~atomic_load_explicit(&g->mark[w], memory_order_relaxed);
+        if (dead) sweep_finalizers(g, w, dead);
+        uint64_t m = atomic_load_explicit(&g->mark[w], memory_order_relaxed);
+        dead = allocd & ~m;
+        if (dead) sweep_dead(g, w, dead);
+        nfreed += (uint64_t)__builtin_popcountll(dead);
+        g->alloc[w] = m & allocd;
+        atomic_store_explicit(&g->mark[w], 0, memory_order_relaxed);
+        live += (uint32_t)__builtin_popcountll(m & allocd);
+    }
+    atomic_store_explicit(&g->freeindex, 0, memory_order_relaxed);
+    g->nlive = live;
+    if (nfreed) {
+        g->needzero = 1;
+        atomic_fetch_sub(&hpi_gc.heap_live, nfreed * obj_size(g));
+        atomic_fetch_sub(&hpi_gc.heap_objs, nfreed);
+        atomic_fetch_add(&hpi_gc.freed_bytes, nfreed * obj_size(g));
+        atomic_fetch_add(&hpi_gc.freed_objs, nfreed);
+    }
+    return live;
+}
+
+/* Put swept g where it belongs: on the partial or full list, or, when
+ * nothing in it lives, nowhere: then its span is returned, for the caller
+ * to free after leaving crit. */
+static hpi_span_t *file_swept(gclass_t *gc, hpi_gcspan_t *g, uint32_t live)
+{
+    if (live == 0) return gcspan_retire(g);
+    hpi_lock(&gc->lock);
+    list_push(live < g->nelems ? &gc->partial : &gc->full, g,
+              live < g->nelems ? GCL_PARTIAL : GCL_FULL);
+    hpi_unlock(&gc->lock);
+    return NULL;
+}
+
+static hpi_gcspan_t *pop_unswept(gclass_t *gc)
+{
+    if (atomic_load_explicit(&nunswept, memory_order_relaxed) == 0) return NULL;
+    hpi_lock(&gc->lock);
+    hpi_gcspan_t *g = list_pop(&gc->unswept);
+    hpi_unlock(&gc->lock);
+    if (g != NULL) atomic_fetch_sub(&nunswept, 1);
+    return g;
+}
+
+bool hpi_gc_sweep_one(void)
+{
+    static _Atomic unsigned next; /* round robin over the lists */
+    if (atomic_load_explicit(&nunswept, memory_order_relaxed) == 0) return false;
+    for (unsigned n = 0; n < 2 * HPI_NUM_CLASSES; n++) {
+        unsigned k = atomic_fetch_add_explicit(&next, 1, memory_order_relaxed) % (2 * HPI_NUM_CLASSES);
+        gclass_t *gc = &classes[k & 1][k >> 1];
+        hpi_gc_enter();
+        hpi_gcspan_t *g = pop_unswept(gc);
+        hpi_span_t *dead = g != NULL ? file_swept(gc, g, sweep_span(g)) : NULL;
+        hpi_gc_leave();
+        if (dead != NULL) hpi_heap_free(dead);
+        flush_profile_frees();
+        if (g != NULL) return true;
+    }
+    return atomic_load_explicit(&nunswept, memory_order_relaxed) != 0;
+}
+
+/* Add c's unflushed allocation to the shared totals; returns heap_live. */
+static uint64_t cache_publish(hpi_gcache_t *c)
+{
+    uint64_t add = (uint64_t)c->unflushed, objs = c->unflushed_objs;
+    c->unflushed = 0;
+    c->unflushed_objs = 0;
+    atomic_fetch_add_explicit(&hpi_gc.heap_objs, objs, memory_order_relaxed);
+    atomic_fetch_add_explicit(&hpi_gc.alloc_objs_total, objs, memory_order_relaxed);
+    atomic_fetch_add_explicit(&hpi_gc.alloc_bytes_total, add, memory_order_relaxed);
+    return atomic_fetch_add(&hpi_gc.heap_live, add) + add;
+}
+
+/* ---- the end of marking (world stopped) ---- */
+
+static void cache_flush(hpi_gcache_t *c)
+{
+    for (int k = 0; k < 2; k++)
+        for (unsigned cls = 1; cls < HPI_NUM_CLASSES; cls++) {
+            hpi_gcspan_t *g = c->alloc[k][cls];
+            if (g == NULL) continue;
+            c->alloc[k][cls] = NULL;
+            list_push(&classes[k][cls].full, g, GCL_FULL);
+        }
+    cache_publish(c);
+}
+
+void hpi_gc_heap_end_mark(void)
+{
+    reg_lock();
+    for (hpi_gcache_t *c = reg.caches; c != NULL; c = c->next)
+        cache_flush(c);
+    reg_unlock();
+    int64_t n = 0;
+    for (int k = 0; k < 2; k++)
+        for (unsigned cls = 0; cls < HPI_NUM_CLASSES; cls++) {
+            gclass_t *gc = &classes[k][cls];
+            hpi_lock(&gc->lock);
+            n += list_splice(&gc->unswept, &gc->partial);
+            n += list_splice(&gc->unswept, &gc->full);
+            hpi_unlock(&gc->lock);
+        }
+    atomic_fetch_add(&nunswept, n);
+}
+
+/* ---- allocation ---- */
+
+/* Give the calling thread a cache (outside crit: it may allocate). */
+bool hpi_gc_cache_make(void)
+{
+    if (hpi_gc_tls.cache != NULL) return true;
+    hpi_gcache_t *c = take_spare((void **)&reg.cspare, offsetof(hpi_gcache_t, next), sizeof *c);
+    if (c == NULL) return false;
+    hpi_gc_enter();
+    reg_lock();
+    c->next = reg.caches;
+    if (reg.caches) reg.caches->prev = c;
+    reg.caches = c;
+    reg_unlock();
+    hpi_gc_tls.cache = c;
+    hpi_gc_leave();
+    return true;
+}
+
+void hpi_gc_cache_release(void)
+{
+    hpi_gcache_t *c = hpi_gc_tls.cache;
+    if (c == NULL) return;
+    hpi_gc_enter();
+    reg_lock();
+    for (int k = 0; k < 2; k++)
+        for (unsigned cls = 1; cls < HPI_NUM_CLASSES; cls++) {
+            hpi_gcspan_t *g = c->alloc[k][cls];
+            if (g == NULL) continue;
+            c->alloc[k][cls] = NULL;
+            gclass_t *gc = &classes[k][cls];
+            hpi_lock(&gc->lock);
+            list_push(&gc->full, g, GCL_FULL); /* swept at the next cycle */
+            hpi_unlock(&gc->lock);
+        }
+    cache_publish(c);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        reg.caches = c->next;
+    if (c->next) c->next->prev = c->prev;
+    c->next = reg.cspare;
+    reg.cspare = c;
+    hpi_gc_tls.cache = NULL;
+    reg_unlock();
+    hpi_gc_leave();
+}
+
+/* The next free slot of owned span g at or after its freeindex, or -1. */
+static int64_t next_free(hpi_gcspan_t *g)
+{
+    uint32_t i = atomic_load_explicit(&g->freeindex, memory_order_relaxed);
+    while (i < g->nelems) {
+        unsigned w = i >> 6;
+        uint64_t bits = ~g->alloc[w] >> (i & 63);
+        if (bits) {
+            i += (uint32_t)__builtin_ctzll(bits);
+            return i < g->nelems ? (int64_t)i : -1;
+        }
+        i = (w + 1) << 6;
+    }
+    return -1;
+}
+
+/* A swept span of class cls with a free slot, from the lists (in crit). */
+static hpi_gcspan_t *span_from_lists(unsigned cls, bool noscan)
+{
+    gclass_t *gc = &classes[noscan][cls];
+    hpi_lock(&gc->lock);
+    hpi_gcspan_t *g = list_pop(&gc->partial);
+    hpi_unlock(&gc->lock);
+    if (g != NULL) return g;
+    while ((g = pop_unswept(gc)) != NULL) { /* lazy sweeping */
+        if (sweep_span(g) < g->nelems) return g; /* an empty one is used too */
+        file_swept(gc, g, g->nelems);
+    }
+    return NULL;
+}
+
+/* A new span from the page heap, outside crit. */
+static hpi_gcspan_t *span_new(unsigned cls, bool noscan, size_t npages)
+{
+    hpi_span_t *s = cls ? hpi_heap_alloc_small_nolist(cls) : hpi_heap_alloc_large(npages, 0);
+    if (s == NULL) return NULL;
+    hpi_gcspan_t *g = gcspan_new(s, cls, noscan);
+    if (g == NULL) hpi_heap_free(s);
+    return g;
+}
+
+static void count_alloc(hpi_gcache_t *c, size_t bytes)
+{
+    c->unflushed_objs++;
+    if ((c->unflushed += (int64_t)bytes) < FLUSH_BYTES) return;
+    uint64_t add = (uint64_t)c->unflushed;
+    uint64_t live = cache_publish(c);
+    if (atomic_load_explicit(&hpi_gc.phase, memory_order_relaxed) == GCP_MARK)
+        hpi_gc_assist(add);
+    else if (live >= atomic_load_explicit(&hpi_gc.trigger, memory_order_relaxed))
+        hpi_gc_trigger();
+}
+
+static void *take_slot(hpi_gcache_t *c, hpi_gcspan_t *g, uint64_t i)
+{
+    atomic_store_explicit(&g->freeindex, (uint32_t)i + 1, memory_order_relaxed);
+    if (atomic_load_explicit(&hpi_gc.phase, memory_order_relaxed) == GCP_MARK)
+        atomic_fetch_or_explicit(&g->mark[i >> 6], 1ull << (i & 63), memory_order_relaxed);
+    void *p = (void *)(g->base + (uintptr_t)i * g->elemsize);
+    if (g->needzero) memset(p, 0, g->elemsize);
+    count_alloc(c, g->elemsize);
+    return p;
+}
+
+/* In crit; may leave it for a while to get a new span. */
+static void *alloc_small(hpi_gcache_t *c, size_t size, bool noscan)
+{
+    unsigned cls = hpi_size_class(size ? size : 1);
+    hpi_gcspan_t *g = c->alloc[noscan][cls];
+    int64_t i = g != NULL ? next_free(g) : -1;
+    if (HPI_UNLIKELY(i < 0)) {
+        c->alloc[noscan][cls] = NULL; /* never both owned and listed */
+        if (g != NULL) { /* used up: swept again at the next cycle */
+            gclass_t *gc = &classes[noscan][cls];
+            hpi_lock(&gc->lock);
+            list_push(&gc->full, g, GCL_FULL);
+            hpi_unlock(&gc->lock);
+        }
+        g = span_from_lists(cls, noscan);
+        if (g == NULL) {
+            hpi_gc_leave();
+            g = span_new(cls, noscan, 0);
+            hpi_gc_enter();
+            if (g == NULL) return NULL;
+        }
+        g->list = GCL_OWNED;
+        c->alloc[noscan][cls] = g;
+        i = next_free(g);
+    }
+    return take_slot(c, g, (uint64_t)i);
+}
+
+/* In crit; leaves it while the page heap is asked. */
+static void *alloc_large(hpi_gcache_t *c, size_t size, bool noscan)
+{
+    if (size > HPI_MAX_ALLOC) return NULL;
+    hpi_gc_leave();
+    hpi_gcspan_t *g = span_new(0, noscan, hpi_pages_for(size));
+    size_t bytes = g != NULL ? g->span->npages << HPI_PAGE_SHIFT : 0;
+    if (g != NULL && g->needzero) memset((void *)g->base, 0, bytes);
+    hpi_gc_enter();
+    if (g == NULL) return NULL;
+    g->needzero = 0;
+    atomic_store_explicit(&g->freeindex, 1, memory_order_relaxed);
+    if (atomic_load_explicit(&hpi_gc.phase, memory_order_relaxed) == GCP_MARK)
+        atomic_fetch_or(&g->mark[0], 1);
+    gclass_t *gc = &classes[noscan][0];
+    hpi_lock(&gc->lock);
+    list_push(&gc->full, g, GCL_FULL);
+    hpi_unlock(&gc->lock);
+    count_alloc(c, bytes);
+    return (void *)g->base;
+}
+
+/* Put sampled object p in the heap profile (outside crit). */
+static void sample(void *p, size_t size)
+{
+    hpi_gcspan_t *g = hpi_gcspan_of((uintptr_t)p);
+    int64_t i = hpi_gc_index(g, (uintptr_t)p);
+    atomic_fetch_or(&g->sampled[i >> 6], 1ull << (i & 63));
+    hpi_memprof_alloc(p, size);
+}
+
+/* The caller has a cache (hpi_gc_cache_make). */
+void *hpi_gc_alloc_obj(size_t size, bool noscan)
+{
+    hpi_gc_enter();
+    hpi_gcache_t *c = hpi_gc_tls.cache;
+    void *p = size <= HPI_MAX_SMALL ? alloc_small(c, size, noscan) : alloc_large(c, size, noscan);
+    hpi_gc_leave();
+    flush_profile_frees();
+    hpi_mcache_t *mc = hpi_tls_mcache;
+    if (p != NULL && mc != &hpi_mcache_none && HPI_UNLIKELY((mc->sample_left -= (int64_t)size) < 0)) {
+        hpi_sample_reset(mc);
+        sample(p, size);
+    }
+    return p;
+}
+
+uint64_t hpi_gc_spans_inuse_bytes(void)
+{
+    reg_lock();
+    uint64_t n = reg.nspans_bytes;
+    reg_unlock();
+    return n;
+}
+
+void hpi_gc_heap_fork_prepare(void)
+{
+    hpi_lock(&reg.lock);
+    for (int k = 0; k < 2; k++)
+        for (unsigned cls = 0; cls < HPI_NUM_CLASSES; cls++) hpi_lock(&classes[k][cls].lock);
+}
+
+void hpi_gc_heap_fork_parent(void)
+{
+    for (int k = 0; k < 2; k++)
+        for (unsigned cls = 0; cls < HPI_NUM_CLASSES; cls++) hpi_unlock(&classes[k][cls].lock);
+    hpi_unlock(&reg.lock);
+}
+
+/* The child's other threads are gone, maybe in the middle of GC code:
+ * their caches are dropped, and every span that is on no list and not the
+ * forking thread's goes on `full`, to be swept after the next mark.  A
+ * span they were sweeping may be half swept: its swept words have no mark
+ * bits and its unswept words old ones, and both only keep objects alive,
+ * never free a live one, once fresh marks are added. */
+void hpi_gc_heap_fork_child(void)
+{
+    hpi_lock_reinit(&reg.lock);
+    for (int k = 0; k < 2; k++)
+        for (unsigned cls = 0; cls < HPI_NUM_CLASSES; cls++) hpi_lock_reinit(&classes[k][cls].lock);
+    hpi_gcache_t *me = hpi_gc_tls.cache;
+    reg.caches = me;
+    if (me != NULL) me->next = me->prev = NULL;
+    for (hpi_gcspan_t *g = reg.all; g != NULL; g = g->all_next) {
+        bool mine = false;
+        for (int k = 0; me != NULL && k < 2 && !mine; k++) mine = me->alloc[k][g->cls] == g;
+        if (mine || g->list == GCL_PARTIAL || g->list == GCL_FULL || g->list == GCL_UNSWEPT)
+            continue;
+        g->list = GCL_NONE;
+        list_push(&classes[g->noscan][g->cls].full, g, GCL_FULL);
+    }
+}

@@ -1,0 +1,237 @@
+/* internal.h: the GC heap's types and cross-file functions.  See gc.c for
+ * the design.
+ *
+ * Glossary (the allocator's terms are in alloc/internal.h)
+ *   gcspan   the GC's metadata for one span of GC objects: allocation and
+ *            mark bits, one bit per object, plus finalizer and sample bits.
+ *   gcache   a thread's GC allocation cache: per class and scan kind, the
+ *            span it allocates from.
+ *   crit     a thread is inside the GC's code (allocation, barrier, sweep):
+ *            it cannot be stopped there; a stop request waits for the exit.
+ *   cycle    sweep termination → root snapshot (stop) → mark → mark
+ *            termination (stop) → sweep (lazy and background).
+ */
+#ifndef HPI_GC_INTERNAL_H
+#define HPI_GC_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alloc/internal.h"
+#include "hotpath/memstats.h"
+
+/* Objects per span at most: a one-page span of 8-byte objects. */
+#define HPI_GC_MAX_ELEMS (HPI_PAGE_SIZE / 8)
+#define HPI_GC_WORDS (HPI_GC_MAX_ELEMS / 64)
+
+enum hpi_gc_list { GCL_NONE, GCL_OWNED, GCL_PARTIAL, GCL_FULL, GCL_UNSWEPT };
+
+typedef struct hpi_gcspan {
+    hpi_span_t *span;       /* fixed */
+    uintptr_t base;         /* fixed: span->base */
+    uint32_t elemsize;      /* fixed */
+    uint32_t nelems;        /* fixed */
+    uint32_t divmagic;      /* fixed */
+    uint8_t noscan;         /* fixed */
+    uint8_t cls;            /* fixed: size class; 0 for a large object */
+    uint8_t list;           /* enum hpi_gc_list; class lock */
+    uint8_t needzero;       /* owner: free slots may hold old data */
+    /* Slots below freeindex were handed out since the last sweep.  Written
+     * by the owning thread, read by markers (relaxed). */
+    _Atomic uint32_t freeindex;
+    uint32_t nlive;         /* objects alive at the last sweep; owner/class lock */
+    struct hpi_gcspan *next, *prev; /* class lock: list links */
+    struct hpi_gcspan *all_next, *all_prev; /* heap.c reg.lock: every gcspan in use */
+    uint64_t alloc[HPI_GC_WORDS];   /* alive at the last sweep; the sweeper */
+    _Atomic uint64_t mark[HPI_GC_WORDS]; /* marked this cycle */
+    _Atomic uint64_t fin[HPI_GC_WORDS];  /* has a finalizer */
+    _Atomic uint64_t sampled[HPI_GC_WORDS]; /* in the heap profile */
+} hpi_gcspan_t;
+
+/* Per thread.  Only its thread touches it, except the collector while the
+ * thread is stopped (mark termination flushes it). */
+typedef struct hpi_gcache {
+    hpi_gcspan_t *alloc[2][HPI_NUM_CLASSES]; /* [noscan][class]: owned span or NULL */
+    int64_t unflushed;       /* bytes allocated, not yet added to gc.heap_live */
+    uint64_t unflushed_objs; /* objects allocated, not yet in gc.heap_objs */
+    struct hpi_gcache *next, *prev; /* caches lock */
+} hpi_gcache_t;
+
+/* What a thread needs in TLS (initial-exec, so signal handlers may read it). */
+typedef struct hpi_gc_tls {
+    int crit;          /* > 0: inside GC code, do not stop here */
+    int stop_pending;  /* a stop request arrived during crit */
+    int worker;        /* a collector thread: never stopped */
+    hpi_gcache_t *cache;
+} hpi_gc_tls_t;
+extern __thread hpi_gc_tls_t hpi_gc_tls __attribute__((tls_model("initial-exec")));
+
+static inline void hpi_gc_enter(void)
+{
+    hpi_gc_tls.crit++;
+    atomic_signal_fence(memory_order_seq_cst);
+}
+
+HPI_INTERNAL void hpi_gc_safepoint(void);
+
+static inline void hpi_gc_leave(void)
+{
+    atomic_signal_fence(memory_order_seq_cst);
+    if (--hpi_gc_tls.crit == 0 && HPI_UNLIKELY(hpi_gc_tls.stop_pending)) hpi_gc_safepoint();
+}
+
+/* Collector state shared by the files. */
+enum hpi_gc_phase { GCP_OFF, GCP_MARK, GCP_SWEEP };
+
+typedef struct hpi_gc_state {
+    _Atomic int phase;        /* enum hpi_gc_phase; written by the collector */
+    _Atomic int barrier;      /* hp_gc_use_barrier */
+    _Atomic int wb_on;        /* the write barrier shades (concurrent mark) */
+    _Atomic int percent;      /* GOGC; < 0 off */
+    _Atomic int64_t memlimit; /* bytes */
+    _Atomic uint64_t heap_live;   /* bytes of GC objects allocated and not swept away */
+    _Atomic uint64_t heap_objs;
+    _Atomic uint64_t trigger;     /* start a cycle when heap_live reaches it */
+    _Atomic uint64_t goal;        /* heap goal of the cycle under way / next */
+    _Atomic uint64_t marked;      /* bytes marked by the last completed cycle */
+    _Atomic uintptr_t lo, hi;     /* addresses of GC spans lie in [lo, hi) */
+    _Atomic uint64_t freed_bytes, freed_objs; /* cumulative, by sweeping */
+    _Atomic uint64_t alloc_bytes_total, alloc_objs_total; /* cumulative */
+    _Atomic int poison;       /* HOTPATH_GC_POISON: fill freed objects with 0xdb */
+    _Atomic int gctrace;
+} hpi_gc_state_t;
+extern HPI_INTERNAL hpi_gc_state_t hpi_gc;
+
+/* ---- heap.c: GC spans, allocation, sweeping ---- */
+HPI_INTERNAL void *hpi_gc_alloc_obj(size_t size, bool noscan);
+/* The gcspan of an address, when it lies in a GC object's span. */
+static inline hpi_gcspan_t *hpi_gcspan_of(uintptr_t a)
+{
+    if (a < atomic_load_explicit(&hpi_gc.lo, memory_order_relaxed) ||
+        a >= atomic_load_explicit(&hpi_gc.hi, memory_order_relaxed))
+        return NULL;
+    hpi_span_t *s = hpi_span_of((const void *)a);
+    if (s == NULL) return NULL;
+    hpi_gcspan_t *g = atomic_load_explicit(&s->gc, memory_order_acquire);
+    if (g == NULL || a < g->base || a >= g->base + ((size_t)s->npages << HPI_PAGE_SHIFT))
+        return NULL;
+    return g;
+}
+/* Index of the object holding address a in g, or -1 past the last one. */
+static inline int64_t hpi_gc_index(const hpi_gcspan_t *g, uintptr_t a)
+{
+    if (g->cls == 0) return 0;
+    uint64_t i = ((a - g->base) * g->divmagic) >> 32;
+    return i < g->nelems ? (int64_t)i : -1;
+}
+static inline bool hpi_gc_allocated(const hpi_gcspan_t *g, uint64_t i)
+{
+    if (i < atomic_load_explicit(&g->freeindex, memory_order_relaxed)) return true;
+    return (g->alloc[i >> 6] >> (i & 63)) & 1;
+}
+/* Flush every thread's cache (the world is stopped) and make every span
+ * wait for sweeping. */
+HPI_INTERNAL void hpi_gc_heap_end_mark(void);
+/* Sweep one span, if one waits; false when none did. */
+HPI_INTERNAL bool hpi_gc_sweep_one(void);
+HPI_INTERNAL uint64_t hpi_gc_spans_inuse_bytes(void);
+HPI_INTERNAL void hpi_gc_cache_release(void); /* thread exit */
+HPI_INTERNAL bool hpi_gc_cache_make(void);   /* outside crit */
+/* Visit every span with a finalizer bit (for marking their referents). */
+HPI_INTERNAL void hpi_gc_heap_fork_prepare(void);
+HPI_INTERNAL void hpi_gc_heap_fork_parent(void);
+HPI_INTERNAL void hpi_gc_heap_fork_child(void);
+
+/* ---- mark.c ---- */
+HPI_INTERNAL void hpi_gc_mark_init(void);
+/* Scan [lo, hi) conservatively, greying what it points to. */
+HPI_INTERNAL void hpi_gc_scan_range(uintptr_t lo, uintptr_t hi);
+/* Scan an object's contents without marking it (finalizer referents). */
+HPI_INTERNAL void hpi_gc_scan_object_of(void *obj);
+/* Grey the object holding address a (write barrier).  Mutators' grey
+ * objects go to per-thread buffers flushed to the shared queue. */
+HPI_INTERNAL void hpi_gc_shade(uintptr_t a);
+/* Mark until there is no work, with nworkers threads (this one included). */
+HPI_INTERNAL void hpi_gc_drain_parallel(int nworkers);
+/* Mark at most `budget` bytes of objects (assists); returns bytes scanned. */
+HPI_INTERNAL uint64_t hpi_gc_drain_some(uint64_t budget);
+HPI_INTERNAL bool hpi_gc_work_empty(void);
+HPI_INTERNAL void hpi_gc_flush_local(void);
+HPI_INTERNAL uint64_t hpi_gc_scanned_bytes(void); /* this cycle */
+HPI_INTERNAL uint64_t hpi_gc_marked_bytes(void);  /* this cycle */
+HPI_INTERNAL void hpi_gc_mark_reset(void);
+HPI_INTERNAL void hpi_gc_mark_fork_prepare(void);
+HPI_INTERNAL void hpi_gc_mark_fork_parent(void);
+HPI_INTERNAL void hpi_gc_mark_fork_child(void);
+
+/* ---- roots.c ---- */
+/* Copy every root (module data, registered ranges, stopped threads' stacks)
+ * into the snapshot; the world is stopped. */
+HPI_INTERNAL int hpi_gc_roots_snapshot(void);
+/* Scan the snapshot (copy) and free it. */
+HPI_INTERNAL void hpi_gc_roots_scan(void);
+HPI_INTERNAL uint64_t hpi_gc_roots_stack_bytes(void);  /* last snapshot */
+HPI_INTERNAL uint64_t hpi_gc_roots_global_bytes(void); /* last snapshot */
+HPI_INTERNAL void hpi_gc_roots_prepare(void); /* before the stop */
+HPI_INTERNAL void hpi_gc_roots_fork_prepare(void);
+HPI_INTERNAL void hpi_gc_roots_fork_parent(void);
+HPI_INTERNAL void hpi_gc_roots_fork_child(void);
+
+/* ---- stw.c ---- */
+/* Stop every registered thread but collector threads at a safe point;
+ * returns the number stopped.  The registry stays locked until resume. */
+HPI_INTERNAL int hpi_gc_stop_world(void);
+HPI_INTERNAL void hpi_gc_start_world(void);
+/* For each stopped thread: its stack from the saved sp to the top. */
+typedef void (*hpi_gc_stack_fn)(uintptr_t lo, uintptr_t hi, void *arg);
+HPI_INTERNAL void hpi_gc_stopped_stacks(hpi_gc_stack_fn fn, void *arg);
+HPI_INTERNAL void hpi_gc_stw_init(void);
+HPI_INTERNAL void hpi_gc_stw_fork_child(void);
+
+/* ---- finalizer.c ---- */
+HPI_INTERNAL int hpi_gc_finalizer_set(void *obj, void (*fn)(void *));
+/* obj died with a finalizer (sweeper): queue it.  Its fin bit is cleared
+ * by the caller. */
+HPI_INTERNAL void hpi_gc_finalizer_queue(void *obj);
+/* Scan every finalizer's object's contents, and the queue (mark roots). */
+HPI_INTERNAL void hpi_gc_finalizer_roots(void);
+HPI_INTERNAL void hpi_gc_finalizer_wake(void);
+HPI_INTERNAL void hpi_gc_finalizer_ensure(void);
+HPI_INTERNAL void hpi_gc_finalizer_fork_prepare(void);
+HPI_INTERNAL void hpi_gc_finalizer_fork_parent(void);
+HPI_INTERNAL void hpi_gc_finalizer_fork_child(void);
+
+/* ---- pacer.c ---- */
+HPI_INTERNAL void hpi_gc_pacer_init(void);
+/* Heap goal and trigger after a cycle that left `marked` bytes live. */
+HPI_INTERNAL void hpi_gc_pacer_set_goal(uint64_t marked);
+/* Record a finished cycle (stats ring, gctrace). */
+typedef struct hpi_gc_cycle {
+    uint64_t start_ns, t_stw1, t_mark, t_stw2; /* monotonic ns */
+    uint64_t end_ns;
+    uint64_t stw1_ns, mark_ns, stw2_ns;        /* wall durations */
+    uint64_t cpu_mark_assist_ns, cpu_mark_bg_ns; /* mark CPU time */
+    uint64_t heap_start, heap_end, heap_marked, goal;
+    uint64_t stacks, globals;
+    int nprocs;
+    bool forced;
+} hpi_gc_cycle_t;
+HPI_INTERNAL void hpi_gc_pacer_record(const hpi_gc_cycle_t *c);
+HPI_INTERNAL uint64_t hpi_gc_memory_in_use(void); /* for the limit */
+HPI_INTERNAL void hpi_gc_read_stats(hp_memstats_t *st);
+
+/* ---- gc.c ---- */
+HPI_INTERNAL void hpi_gc_init(void);
+/* The GC heap has been used: pools are cycled by its collections. */
+HPI_INTERNAL bool hpi_gc_in_use(void);
+/* Allocation passed the trigger: start a cycle (wakes the collector). */
+HPI_INTERNAL void hpi_gc_trigger(void);
+/* Bytes the allocating thread must help mark now (0: none). */
+HPI_INTERNAL void hpi_gc_assist(uint64_t bytes);
+HPI_INTERNAL int hpi_gc_nprocs(void);
+/* Out of memory: collect, then the caller retries once. */
+HPI_INTERNAL void hpi_gc_collect_for_oom(void);
+
+#endif /* HPI_GC_INTERNAL_H */

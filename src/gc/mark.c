@@ -1,0 +1,375 @@
+/* mark.c: marking.  See gc.c for the design.
+ *
+ * Grey objects wait in work buffers: a marker keeps one buffer of its own
+ * and trades full ones for empty ones on the shared lists, as Go's gcWork
+ * does.  A work item is a range (start, length): a large object is cut into
+ * pieces of at most CHUNK bytes so that several markers share its scan.
+ *
+ * A word is a pointer when it falls in a GC span, in a slot that is
+ * allocated (hpi_gc_allocated); the object holding it is greyed by setting
+ * its mark bit with an atomic OR, and only the marker that set the bit
+ * queues it, so every object is scanned once per cycle.  Noscan objects are
+ * marked and never queued.
+ *
+ * Parallel draining ends Go's way: a marker that finds no work anywhere
+ * counts itself idle; when all are idle and the shared list is empty,
+ * marking is done.  Buffers come straight from mmap, never from malloc or
+ * the metadata allocator, because markers run while other threads are
+ * stopped and may hold those allocators' locks.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "gc/internal.h"
+
+#define CHUNK (64 << 10)
+#define WBUF_ITEMS 255
+
+typedef struct item {
+    uintptr_t base, len;
+} item_t;
+
+typedef struct wbuf {
+    struct wbuf *next;
+    uint64_t n;
+    item_t items[WBUF_ITEMS];
+} wbuf_t;
+_Static_assert(sizeof(wbuf_t) == 4096, "a work buffer is a page");
+
+/* A marker's private state. */
+typedef struct gcw {
+    wbuf_t *cur;
+    uint64_t scanned; /* bytes scanned */
+    uint64_t marked;  /* bytes greyed */
+} gcw_t;
+
+static struct {
+    hpi_lock_t lock;
+    wbuf_t *full;         /* lock */
+    wbuf_t *empty;        /* lock */
+    _Atomic int64_t nfull; /* buffers on `full` */
+    _Atomic int nwait;    /* idle markers in a parallel drain */
+    _Atomic int assists;  /* threads in hpi_gc_drain_some: they may hold work */
+    _Atomic uint64_t scanned, marked; /* this cycle */
+} work = {.lock = HPI_LOCK_INIT};
+
+/* ---- buffers ---- */
+
+static wbuf_t *wbuf_new_locked(void)
+{
+    wbuf_t *b = work.empty;
+    if (b != NULL) {
+        work.empty = b->next;
+    } else {
+        enum { N = 256 };
+        char *m = mmap(NULL, N * sizeof(wbuf_t), PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED) hpi_fatal("gc: out of memory for mark buffers");
+        for (int i = 1; i < N; i++) {
+            wbuf_t *e = (wbuf_t *)(m + (size_t)i * sizeof(wbuf_t));
+            e->next = work.empty;
+            work.empty = e;
+        }
+        b = (wbuf_t *)m;
+    }
+    b->next = NULL;
+    b->n = 0;
+    return b;
+}
+
+static void put_full_locked(wbuf_t *b)
+{
+    b->next = work.full;
+    work.full = b;
+    atomic_fetch_add_explicit(&work.nfull, 1, memory_order_release);
+}
+
+/* Swap the marker's full buffer for an empty one. */
+static void gcw_spill(gcw_t *w)
+{
+    hpi_lock(&work.lock);
+    if (w->cur != NULL) put_full_locked(w->cur);
+    w->cur = wbuf_new_locked();
+    hpi_unlock(&work.lock);
+}
+
+static inline void gcw_push(gcw_t *w, uintptr_t base, uintptr_t len)
+{
+    if (HPI_UNLIKELY(w->cur == NULL || w->cur->n == WBUF_ITEMS)) gcw_spill(w);
+    w->cur->items[w->cur->n++] = (item_t){base, len};
+}
+
+/* Trade the marker's empty buffer for a full one; false if none. */
+static bool gcw_refill(gcw_t *w)
+{
+    if (atomic_load_explicit(&work.nfull, memory_order_acquire) == 0) return false;
+    hpi_lock(&work.lock);
+    wbuf_t *b = work.full;
+    if (b != NULL) {
+        work.full = b->next;
+        atomic_fetch_sub_explicit(&work.nfull, 1, memory_order_relaxed);
+        if (w->cur != NULL) {
+            w->cur->next = work.empty;
+            work.empty = w->cur;
+        }
+        w->cur = b;
+    }
+    hpi_unlock(&work.lock);
+    return b != NULL;
+}
+
+/* Give the shared list half of a buffer when others may be starving. */
+static void gcw_balance(gcw_t *w)
+{
+    if (w->cur == NULL || w->cur->n < 8 || atomic_load(&work.nfull) != 0) return;
+    hpi_lock(&work.lock);
+    wbuf_t *b = wbuf_new_locked();
+    uint64_t half = w->cur->n / 2;
+    memcpy(b->items, w->cur->items + w->cur->n - half, half * sizeof(item_t));
+    b->n = half;
+    w->cur->n -= half;
+    put_full_locked(b);
+    hpi_unlock(&work.lock);
+}
+
+/* Hand a marker's remaining work to the shared list. */
+static void gcw_dispose(gcw_t *w)
+{
+    atomic_fetch_add_explicit(&work.scanned, w->scanned, memory_order_relaxed);
+    atomic_fetch_add_explicit(&work.marked, w->marked, memory_order_relaxed);
+    w->scanned = w->marked = 0;
+    if (w->cur == NULL) return;
+    hpi_lock(&work.lock);
+    if (w->cur->n > 0) {
+        put_full_locked(w->cur);
+    } else {
+        w->cur->next = work.empty;
+        work.empty = w->cur;
+    }
+    hpi_unlock(&work.lock);
+    w->cur = NULL;
+}
+
+/* ---- greying ---- */
+
+static inline void grey_range(gcw_t *w, uintptr_t base, size_t len)
+{
+    while (len > CHUNK) {
+        gcw_push(w, base, CHUNK);
+        base += CHUNK;
+        len -= CHUNK;
+    }
+    gcw_push(w, base, len);
+}
+
+/* Mark the object holding a, if any; true if this call marked it. */
+static inline bool mark_word(uintptr_t a, hpi_gcspan_t **gout, uintptr_t *obj)
+{
+    hpi_gcspan_t *g = hpi_gcspan_of(a);
+    if (g == NULL) return false;
+    int64_t i = hpi_gc_index(g, a);
+    if (i < 0 || !hpi_gc_allocated(g, (uint64_t)i)) return false;
+    _Atomic uint64_t *m = &g->mark[i >> 6];
+    uint64_t bit = 1ull << (i & 63);
+    if (atomic_load_explicit(m, memory_order_relaxed) & bit) return false;
+    if (atomic_fetch_or_explicit(m, bit, memory_order_relaxed) & bit) return false;
+    *gout = g;
+    *obj = g->base + (uintptr_t)i * g->elemsize;
+    return true;
+}
+
+static inline size_t obj_len(const hpi_gcspan_t *g)
+{
+    return g->cls ? g->elemsize : g->span->npages << HPI_PAGE_SHIFT;
+}
+
+static inline void grey(gcw_t *w, uintptr_t a)
+{
+    hpi_gcspan_t *g;
+    uintptr_t obj;
+    if (!mark_word(a, &g, &obj)) return;
+    size_t len = obj_len(g);
+    w->marked += len;
+    if (!g->noscan) grey_range(w, obj, len);
+}
+
+static void scan(gcw_t *w, uintptr_t lo, uintptr_t hi)
+{
+    uintptr_t glo = atomic_load_explicit(&hpi_gc.lo, memory_order_relaxed);
+    uintptr_t ghi = atomic_load_explicit(&hpi_gc.hi, memory_order_relaxed);
+    lo = (lo + 7) & ~(uintptr_t)7;
+    for (uintptr_t p = lo; p + 8 <= hi; p += 8) {
+        uintptr_t v = *(volatile uintptr_t *)p;
+        if (v >= glo && v < ghi) grey(w, v);
+    }
+    w->scanned += hi - lo;
+}
+
+static bool gcw_pop(gcw_t *w, item_t *it)
+{
+    if (w->cur == NULL || w->cur->n == 0) {
+        if (!gcw_refill(w)) return false;
+    }
+    *it = w->cur->items[--w->cur->n];
+    return true;
+}
+
+/* ---- entry points ---- */
+
+void hpi_gc_scan_range(uintptr_t lo, uintptr_t hi)
+{
+    gcw_t w = {0};
+    scan(&w, lo, hi);
+    gcw_dispose(&w);
+}
+
+void hpi_gc_scan_object_of(void *obj)
+{
+    hpi_gcspan_t *g = hpi_gcspan_of((uintptr_t)obj);
+    if (g == NULL || g->noscan) return;
+    int64_t i = hpi_gc_index(g, (uintptr_t)obj);
+    if (i < 0) return;
+    gcw_t w = {0};
+    grey_range(&w, g->base + (uintptr_t)i * g->elemsize, obj_len(g));
+    gcw_dispose(&w);
+}
+
+void hpi_gc_shade(uintptr_t a)
+{
+    hpi_gcspan_t *g;
+    uintptr_t obj;
+    if (!mark_word(a, &g, &obj)) return;
+    gcw_t w = {0};
+    w.marked = obj_len(g);
+    if (!g->noscan) grey_range(&w, obj, obj_len(g));
+    gcw_dispose(&w);
+}
+
+/* Drain w's work and the shared list.  Returns when none is left. */
+static void drain(gcw_t *w, uint64_t budget)
+{
+    item_t it;
+    uint64_t start = w->scanned;
+    while (w->scanned - start < budget && gcw_pop(w, &it)) {
+        scan(w, it.base, it.base + it.len);
+        if ((w->scanned & 0xffff) < 64) gcw_balance(w);
+    }
+}
+
+uint64_t hpi_gc_drain_some(uint64_t budget)
+{
+    atomic_fetch_add(&work.assists, 1);
+    gcw_t w = {0};
+    drain(&w, budget);
+    uint64_t done = w.scanned;
+    gcw_dispose(&w);
+    atomic_fetch_sub(&work.assists, 1);
+    return done;
+}
+
+/* One marker of a parallel drain of n. */
+static void drain_worker(int n)
+{
+    gcw_t w = {0};
+    for (;;) {
+        drain(&w, UINT64_MAX);
+        atomic_fetch_add(&work.nwait, 1);
+        for (int spins = 0;; spins++) {
+            if (atomic_load_explicit(&work.nfull, memory_order_acquire) != 0) {
+                atomic_fetch_sub(&work.nwait, 1);
+                break;
+            }
+            if (atomic_load(&work.nwait) == n && atomic_load(&work.nfull) == 0) {
+                gcw_dispose(&w);
+                return;
+            }
+            if (spins > 50) sched_yield();
+        }
+    }
+}
+
+/* Helper markers: started once, woken for each parallel drain. */
+static struct {
+    _Atomic int gen;     /* bumped to start a drain */
+    _Atomic int nhelp;   /* helpers wanted in this drain */
+    _Atomic int running; /* helpers that have not finished it */
+    _Atomic int started; /* helper threads running */
+    _Atomic int spawned; /* helper threads created */
+    int nworkers;        /* markers in this drain */
+} helpers;
+
+static void *helper_main(void *arg)
+{
+    (void)arg;
+    hpi_gc_tls.worker = 1;
+    /* Counted only now that it runs (registered, so never stopped while a
+     * drain waits for it). */
+    int seen = atomic_load(&helpers.gen); /* before it counts: see drain_parallel */
+    int id = atomic_fetch_add(&helpers.started, 1);
+    for (;;) {
+        while (atomic_load(&helpers.gen) == seen) hpi_futex_wait(&helpers.gen, seen, 0);
+        seen = atomic_load(&helpers.gen);
+        if (id < atomic_load(&helpers.nhelp)) {
+            drain_worker(helpers.nworkers);
+            if (atomic_fetch_sub(&helpers.running, 1) == 1) hpi_futex_wake(&helpers.running, 1);
+        }
+    }
+    return NULL;
+}
+
+void hpi_gc_mark_init(void)
+{
+    int want = hpi_gc_nprocs() - 1;
+    if (want > 7) want = 7;
+    for (int i = atomic_load(&helpers.spawned); i < want; i++) {
+        pthread_t th;
+        if (pthread_create(&th, NULL, helper_main, NULL) != 0) break;
+        pthread_detach(th);
+        atomic_fetch_add(&helpers.spawned, 1);
+    }
+}
+
+void hpi_gc_drain_parallel(int nworkers)
+{
+    int nhelp = nworkers - 1;
+    if (nhelp > atomic_load(&helpers.started)) nhelp = atomic_load(&helpers.started);
+    if (nhelp < 0) nhelp = 0;
+    atomic_store(&work.nwait, 0);
+    helpers.nworkers = nhelp + 1;
+    atomic_store(&helpers.nhelp, nhelp);
+    atomic_store(&helpers.running, nhelp);
+    if (nhelp > 0) {
+        atomic_fetch_add(&helpers.gen, 1);
+        hpi_futex_wake(&helpers.gen, nhelp);
+    }
+    drain_worker(nhelp + 1);
+    for (int r; (r = atomic_load(&helpers.running)) != 0;) hpi_futex_wait(&helpers.running, r, 0);
+}
+
+bool hpi_gc_work_empty(void)
+{
+    return atomic_load_explicit(&work.assists, memory_order_acquire) == 0 &&
+           atomic_load_explicit(&work.nfull, memory_order_acquire) == 0;
+}
+
+uint64_t hpi_gc_scanned_bytes(void) { return atomic_load(&work.scanned); }
+uint64_t hpi_gc_marked_bytes(void) { return atomic_load(&work.marked); }
+
+void hpi_gc_mark_reset(void)
+{
+    atomic_store(&work.scanned, 0);
+    atomic_store(&work.marked, 0);
+}
+
+void hpi_gc_mark_fork_child(void)
+{
+    hpi_lock_reinit(&work.lock);
+    atomic_store(&helpers.started, 0);
+    atomic_store(&helpers.spawned, 0);
+}
+
+void hpi_gc_mark_fork_prepare(void) { hpi_lock(&work.lock); }
+void hpi_gc_mark_fork_parent(void) { hpi_unlock(&work.lock); }
