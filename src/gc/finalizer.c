@@ -190,18 +190,34 @@ static bool pop(fin_t *out)
     return got;
 }
 
+/* Run the queued finalizers; false when the queue was empty.  Its frame is
+ * gone when it returns, so no copy of an object stays in the finalizer
+ * thread's registers. */
+static __attribute__((noinline)) bool run_queued(void)
+{
+    fin_t f;
+    if (!pop(&f)) return false;
+    f.fn((void *)f.obj);
+    return true;
+}
+
+/* Overwrite the dead stack below the caller, where run_queued's frames
+ * held the objects: the stack is scanned from where the thread sleeps. */
+static __attribute__((noinline)) void wipe_stack(void)
+{
+    volatile char pad[8192];
+    memset((char *)pad, 0, sizeof pad);
+    __asm__ volatile("" : : "r"(pad) : "memory");
+}
+
 static void *finalizer_main(void *arg)
 {
     (void)arg;
     for (;;) {
         int gen = atomic_load(&fins.qgen);
-        volatile fin_t f; /* on this stack while fn runs: a root */
-        fin_t g;
-        while (pop(&g)) {
-            f = g;
-            f.fn((void *)f.obj);
-            f.obj = 0;
-        }
+        bool ran = false;
+        while (run_queued()) ran = true;
+        if (ran) wipe_stack();
         hpi_futex_wait(&fins.qgen, gen, 0);
     }
     return NULL;

@@ -140,12 +140,6 @@ static hpi_gcspan_t *gcspan_new(hpi_span_t *s, unsigned cls, bool noscan)
 {
     hpi_gcspan_t *g = take_spare((void **)&reg.spare, offsetof(hpi_gcspan_t, next), sizeof *g);
     if (g == NULL) return NULL;
-    reg_lock();
-    reg.nspans_bytes += s->npages << HPI_PAGE_SHIFT;
-    g->all_next = reg.all;
-    if (reg.all) reg.all->all_prev = g;
-    reg.all = g;
-    reg_unlock();
     g->span = s;
     g->base = s->base;
     g->cls = (uint8_t)cls;
@@ -162,6 +156,13 @@ static hpi_gcspan_t *gcspan_new(hpi_span_t *s, unsigned cls, bool noscan)
         g->divmagic = hpi_class_divmagic[cls];
     }
     range_note(s->base, s->base + (s->npages << HPI_PAGE_SHIFT));
+    /* Complete before it is on the list a forked child walks. */
+    reg_lock();
+    reg.nspans_bytes += s->npages << HPI_PAGE_SHIFT;
+    g->all_next = reg.all;
+    if (reg.all) reg.all->all_prev = g;
+    reg.all = g;
+    reg_unlock();
     atomic_store_explicit(&s->gc, g, memory_order_release);
     return g;
 }
@@ -286,8 +287,8 @@ static hpi_gcspan_t *pop_unswept(gclass_t *gc)
     if (atomic_load_explicit(&nunswept, memory_order_relaxed) == 0) return NULL;
     hpi_lock(&gc->lock);
     hpi_gcspan_t *g = list_pop(&gc->unswept);
+    if (g != NULL) atomic_fetch_sub(&nunswept, 1); /* under the lock: fork sees both or neither */
     hpi_unlock(&gc->lock);
-    if (g != NULL) atomic_fetch_sub(&nunswept, 1);
     return g;
 }
 
@@ -573,6 +574,11 @@ void hpi_gc_heap_fork_child(void)
     hpi_lock_reinit(&reg.lock);
     for (int k = 0; k < 2; k++)
         for (unsigned cls = 0; cls < HPI_NUM_CLASSES; cls++) hpi_lock_reinit(&classes[k][cls].lock);
+    int64_t n = 0;
+    for (int k = 0; k < 2; k++)
+        for (unsigned cls = 0; cls < HPI_NUM_CLASSES; cls++)
+            for (hpi_gcspan_t *g = classes[k][cls].unswept.head; g != NULL; g = g->next) n++;
+    atomic_store(&nunswept, n);
     hpi_gcache_t *me = hpi_gc_tls.cache;
     reg.caches = me;
     if (me != NULL) me->next = me->prev = NULL;

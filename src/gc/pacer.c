@@ -40,21 +40,21 @@ void hpi_gc_pacer_init(void)
     st.start_unix = hpi_unix_nanos();
 }
 
-/* Bytes hotpath maps that are not GC spans. */
-static uint64_t other_memory(void)
-{
-    hpi_heap_stats_t h;
-    hpi_heap_read_stats(&h);
-    uint64_t mapped = h.heap_inuse + hpi_meta_sys();
-    uint64_t gcspans = hpi_gc_spans_inuse_bytes();
-    return mapped > gcspans ? mapped - gcspans : 0;
-}
-
+/* What the limit counts: every byte hotpath maps and has not returned to
+ * the OS (the heap's spans, in use or free, and metadata). */
 uint64_t hpi_gc_memory_in_use(void)
 {
     hpi_heap_stats_t h;
     hpi_heap_read_stats(&h);
-    return h.heap_inuse + hpi_meta_sys();
+    uint64_t heap = h.heap_sys > h.heap_released ? h.heap_sys - h.heap_released : 0;
+    return heap + hpi_meta_sys();
+}
+
+/* Of that, what is not GC spans. */
+static uint64_t other_memory(void)
+{
+    uint64_t mapped = hpi_gc_memory_in_use(), gcspans = hpi_gc_spans_inuse_bytes();
+    return mapped > gcspans ? mapped - gcspans : 0;
 }
 
 void hpi_gc_pacer_set_goal(uint64_t marked)
