@@ -81,7 +81,10 @@ int hp_gc_remove_roots(void *ptr);
  * the previous setting. */
 int hp_gc_use_barrier(int on);
 
-/* *slot = value, for a slot inside a GC object, with the write barrier. */
+/* *slot = value, for a slot inside a GC object, with the write barrier.
+ * The store itself is a plain store: publishing an object to other threads
+ * needs the program's own synchronization (a lock, or a release fence), as
+ * without the barrier. */
 void hp_gc_store(void **slot, void *value);
 #define HP_GC_STORE(lvalue, value)                                                                 \
     hp_gc_store((void **)&(lvalue), (void *)(value))

@@ -51,8 +51,9 @@ typedef struct hp_memstats {
     uint64_t other_sys;   /* other metadata: arena page maps, internal tables (exact) */
 
     /* Allocator activity beyond Go's fields. */
-    uint64_t large_mallocs;   /* objects over 32 KiB allocated (exact) */
-    uint64_t large_frees;     /* objects over 32 KiB freed (exact) */
+    uint64_t large_mallocs;   /* malloc'd objects over 32 KiB allocated (exact; GC objects
+                                 are not counted here) */
+    uint64_t large_frees;     /* malloc'd objects over 32 KiB freed (exact) */
     uint64_t remote_frees;    /* frees by a thread other than the span's owner (exact) */
     uint64_t scavenged_bytes; /* cumulative bytes returned to the OS (exact) */
     uint64_t arenas;          /* 64 MiB arenas reserved (exact) */
