@@ -116,10 +116,13 @@ static void mark_concurrent(hpi_gc_cycle_t *c)
     c->t_stw2 = t;
 }
 
+static void limit_scavenge(void);
+
 static void run_cycle(bool forced)
 {
     hpi_gc_cycle_t c = {.forced = forced, .nprocs = ctl.nprocs};
     while (hpi_gc_sweep_one()) {}
+    limit_scavenge(); /* the sweep has freed what it could: cycles may come back to back */
     hpi_gc_roots_prepare();
     bool conc = atomic_load(&hpi_gc.barrier);
     c.goal = atomic_load(&hpi_gc.goal);
@@ -160,14 +163,28 @@ static void run_cycle(bool forced)
         ctl.not_before = c.end_ns + (c.end_ns - c.start_ns); /* cap GC CPU near 50% */
 }
 
-/* Sweep in the background; under a memory limit, give free pages back. */
+/* Under a memory limit, past 95% of it: give every free page back now. */
+static void limit_scavenge(void)
+{
+    if (atomic_load(&hpi_gc.memlimit) != INT64_MAX &&
+        hpi_gc_memory_in_use() > (uint64_t)atomic_load(&hpi_gc.memlimit) / 20 * 19)
+        hpi_heap_scavenge(0, hpi_nanotime());
+}
+
+void hpi_gc_limit_check(void)
+{
+    uint64_t limit = (uint64_t)atomic_load(&hpi_gc.memlimit);
+    if (hpi_gc_memory_in_use() <= limit / 20 * 19) return;
+    hpi_heap_scavenge(0, hpi_nanotime());
+    if (hpi_gc_memory_in_use() > limit / 20 * 19) hpi_gc_trigger();
+}
+
+/* Sweep in the background, then keep to the limit. */
 static void background_sweep(void)
 {
     while (hpi_gc_sweep_one())
         if (atomic_load(&ctl.want_forced) != atomic_load(&ctl.done_forced)) return;
-    if (atomic_load(&hpi_gc.memlimit) != INT64_MAX &&
-        hpi_gc_memory_in_use() > (uint64_t)atomic_load(&hpi_gc.memlimit) / 20 * 19)
-        hpi_heap_scavenge(0, hpi_nanotime());
+    limit_scavenge();
 }
 
 static bool cycle_due(bool *forced)

@@ -303,7 +303,11 @@ bool hpi_gc_sweep_one(void)
         hpi_gcspan_t *g = pop_unswept(gc);
         hpi_span_t *dead = g != NULL ? file_swept(gc, g, sweep_span(g)) : NULL;
         hpi_gc_leave();
-        if (dead != NULL) hpi_heap_free(dead);
+        if (dead != NULL) {
+            hpi_heap_free(dead);
+            if (atomic_load_explicit(&hpi_gc.memlimit, memory_order_relaxed) != INT64_MAX)
+                hpi_gc_limit_check(); /* freed pages go back at once under a limit */
+        }
         flush_profile_frees();
         if (g != NULL) return true;
     }
@@ -449,6 +453,8 @@ static void count_alloc(hpi_gcache_t *c, size_t bytes)
     if ((c->unflushed += (int64_t)bytes) < FLUSH_BYTES) return;
     uint64_t add = (uint64_t)c->unflushed;
     uint64_t live = cache_publish(c);
+    if (atomic_load_explicit(&hpi_gc.memlimit, memory_order_relaxed) != INT64_MAX)
+        hpi_gc_tls.check_limit = 1;
     if (atomic_load_explicit(&hpi_gc.phase, memory_order_relaxed) == GCP_MARK)
         hpi_gc_assist(add);
     else if (live >= atomic_load_explicit(&hpi_gc.trigger, memory_order_relaxed))
@@ -533,6 +539,10 @@ void *hpi_gc_alloc_obj(size_t size, bool noscan)
     void *p = size <= HPI_MAX_SMALL ? alloc_small(c, size, noscan) : alloc_large(c, size, noscan);
     hpi_gc_leave();
     flush_profile_frees();
+    if (HPI_UNLIKELY(hpi_gc_tls.check_limit)) {
+        hpi_gc_tls.check_limit = 0;
+        hpi_gc_limit_check();
+    }
     hpi_mcache_t *mc = hpi_tls_mcache;
     if (p != NULL && mc != &hpi_mcache_none && HPI_UNLIKELY((mc->sample_left -= (int64_t)size) < 0)) {
         hpi_sample_reset(mc);

@@ -64,6 +64,7 @@ typedef struct hpi_gc_tls {
     int crit;          /* > 0: inside GC code, do not stop here */
     int stop_pending;  /* a stop request arrived during crit */
     int worker;        /* a collector thread: never stopped */
+    int check_limit;   /* heap_live grew under a memory limit: check it outside crit */
     hpi_gcache_t *cache;
 } hpi_gc_tls_t;
 extern __thread hpi_gc_tls_t hpi_gc_tls __attribute__((tls_model("initial-exec")));
@@ -233,5 +234,8 @@ HPI_INTERNAL void hpi_gc_assist(uint64_t bytes);
 HPI_INTERNAL int hpi_gc_nprocs(void);
 /* Out of memory: collect, then the caller retries once. */
 HPI_INTERNAL void hpi_gc_collect_for_oom(void);
+/* Under a memory limit: return free pages, start a cycle if still over
+ * (outside crit: reads the page heap's figures). */
+HPI_INTERNAL void hpi_gc_limit_check(void);
 
 #endif /* HPI_GC_INTERNAL_H */
