@@ -468,5 +468,3 @@ static void fork_child(void)
     atomic_store(&ctl.trigger_sent, 0);
     atomic_store(&ctl.done_forced, atomic_load(&ctl.want_forced));
 }
-
-void hpi_gc_collect_for_oom(void) { hp_gc_collect(); }

@@ -187,12 +187,6 @@ static hpi_span_t *gcspan_retire(hpi_gcspan_t *g)
     return s;
 }
 
-/* Size of the object at slot i (large objects: the whole span). */
-static size_t obj_size(const hpi_gcspan_t *g)
-{
-    return g->cls ? g->elemsize : g->span->npages << HPI_PAGE_SHIFT;
-}
-
 /* ---- sweeping ---- */
 
 /* Sampled objects the sweeper freed, told to the heap profile (which takes
@@ -235,7 +229,7 @@ static void sweep_dead(hpi_gcspan_t *g, unsigned w, uint64_t dead)
         unsigned i = w * 64 + (unsigned)__builtin_ctzll(d);
         void *p = (void *)(g->base + (uintptr_t)i * g->elemsize);
         if ((smp >> (i & 63)) & 1) defer_profile_free(p);
-        if (poison) memset(p, POISON, obj_size(g));
+        if (poison) memset(p, POISON, hpi_gc_obj_size(g));
     }
 }
 
@@ -261,9 +255,9 @@ static uint32_t sweep_span(hpi_gcspan_t *g)
     g->nlive = live;
     if (nfreed) {
         g->needzero = 1;
-        atomic_fetch_sub(&hpi_gc.heap_live, nfreed * obj_size(g));
+        atomic_fetch_sub(&hpi_gc.heap_live, nfreed * hpi_gc_obj_size(g));
         atomic_fetch_sub(&hpi_gc.heap_objs, nfreed);
-        atomic_fetch_add(&hpi_gc.freed_bytes, nfreed * obj_size(g));
+        atomic_fetch_add(&hpi_gc.freed_bytes, nfreed * hpi_gc_obj_size(g));
         atomic_fetch_add(&hpi_gc.freed_objs, nfreed);
     }
     return live;
@@ -506,7 +500,7 @@ static void *alloc_large(hpi_gcache_t *c, size_t size, bool noscan)
     if (size > HPI_MAX_ALLOC) return NULL;
     hpi_gc_leave();
     hpi_gcspan_t *g = span_new(0, noscan, hpi_pages_for(size));
-    size_t bytes = g != NULL ? g->span->npages << HPI_PAGE_SHIFT : 0;
+    size_t bytes = g != NULL ? hpi_gc_obj_size(g) : 0;
     if (g != NULL && g->needzero) memset((void *)g->base, 0, bytes);
     hpi_gc_enter();
     if (g == NULL) return NULL;

@@ -132,6 +132,12 @@ static inline bool hpi_gc_allocated(const hpi_gcspan_t *g, uint64_t i)
     if (i < atomic_load_explicit(&g->freeindex, memory_order_relaxed)) return true;
     return (g->alloc[i >> 6] >> (i & 63)) & 1;
 }
+/* Bytes of the object(s) of g: a large object is its whole span (its
+ * elemsize is capped at 4 GiB). */
+static inline size_t hpi_gc_obj_size(const hpi_gcspan_t *g)
+{
+    return g->cls ? g->elemsize : g->span->npages << HPI_PAGE_SHIFT;
+}
 /* Flush every thread's cache (the world is stopped) and make every span
  * wait for sweeping. */
 HPI_INTERNAL void hpi_gc_heap_end_mark(void);
@@ -140,7 +146,6 @@ HPI_INTERNAL bool hpi_gc_sweep_one(void);
 HPI_INTERNAL uint64_t hpi_gc_spans_inuse_bytes(void);
 HPI_INTERNAL void hpi_gc_cache_release(void); /* thread exit */
 HPI_INTERNAL bool hpi_gc_cache_make(void);   /* outside crit */
-/* Visit every span with a finalizer bit (for marking their referents). */
 HPI_INTERNAL void hpi_gc_heap_fork_prepare(void);
 HPI_INTERNAL void hpi_gc_heap_fork_parent(void);
 HPI_INTERNAL void hpi_gc_heap_fork_child(void);
@@ -159,8 +164,6 @@ HPI_INTERNAL void hpi_gc_drain_parallel(int nworkers);
 /* Mark at most `budget` bytes of objects (assists); returns bytes scanned. */
 HPI_INTERNAL uint64_t hpi_gc_drain_some(uint64_t budget);
 HPI_INTERNAL bool hpi_gc_work_empty(void);
-HPI_INTERNAL void hpi_gc_flush_local(void);
-HPI_INTERNAL uint64_t hpi_gc_scanned_bytes(void); /* this cycle */
 HPI_INTERNAL uint64_t hpi_gc_marked_bytes(void);  /* this cycle */
 HPI_INTERNAL void hpi_gc_mark_reset(void);
 HPI_INTERNAL void hpi_gc_mark_fork_prepare(void);
@@ -210,7 +213,7 @@ HPI_INTERNAL void hpi_gc_pacer_init(void);
 HPI_INTERNAL void hpi_gc_pacer_set_goal(uint64_t marked);
 /* Record a finished cycle (stats ring, gctrace). */
 typedef struct hpi_gc_cycle {
-    uint64_t start_ns, t_stw1, t_mark, t_stw2; /* monotonic ns */
+    uint64_t start_ns, t_stw2; /* monotonic ns: start, mark termination's stop */
     uint64_t end_ns;
     uint64_t stw1_ns, mark_ns, stw2_ns;        /* wall durations */
     uint64_t cpu_mark_assist_ns, cpu_mark_bg_ns; /* mark CPU time */
@@ -233,7 +236,6 @@ HPI_INTERNAL void hpi_gc_trigger(void);
 HPI_INTERNAL void hpi_gc_assist(uint64_t bytes);
 HPI_INTERNAL int hpi_gc_nprocs(void);
 /* Out of memory: collect, then the caller retries once. */
-HPI_INTERNAL void hpi_gc_collect_for_oom(void);
 /* Under a memory limit: return free pages, start a cycle if still over
  * (outside crit: reads the page heap's figures). */
 HPI_INTERNAL void hpi_gc_limit_check(void);

@@ -181,17 +181,12 @@ static inline bool mark_word(uintptr_t a, hpi_gcspan_t **gout, uintptr_t *obj)
     return true;
 }
 
-static inline size_t obj_len(const hpi_gcspan_t *g)
-{
-    return g->cls ? g->elemsize : g->span->npages << HPI_PAGE_SHIFT;
-}
-
 static inline void grey(gcw_t *w, uintptr_t a)
 {
     hpi_gcspan_t *g;
     uintptr_t obj;
     if (!mark_word(a, &g, &obj)) return;
-    size_t len = obj_len(g);
+    size_t len = hpi_gc_obj_size(g);
     w->marked += len;
     if (!g->noscan) grey_range(w, obj, len);
 }
@@ -233,7 +228,7 @@ void hpi_gc_scan_object_of(void *obj)
     int64_t i = hpi_gc_index(g, (uintptr_t)obj);
     if (i < 0) return;
     gcw_t w = {0};
-    grey_range(&w, g->base + (uintptr_t)i * g->elemsize, obj_len(g));
+    grey_range(&w, g->base + (uintptr_t)i * g->elemsize, hpi_gc_obj_size(g));
     gcw_dispose(&w);
 }
 
@@ -243,8 +238,8 @@ void hpi_gc_shade(uintptr_t a)
     uintptr_t obj;
     if (!mark_word(a, &g, &obj)) return;
     gcw_t w = {0};
-    w.marked = obj_len(g);
-    if (!g->noscan) grey_range(&w, obj, obj_len(g));
+    w.marked = hpi_gc_obj_size(g);
+    if (!g->noscan) grey_range(&w, obj, hpi_gc_obj_size(g));
     gcw_dispose(&w);
 }
 
@@ -355,7 +350,6 @@ bool hpi_gc_work_empty(void)
            atomic_load_explicit(&work.nfull, memory_order_acquire) == 0;
 }
 
-uint64_t hpi_gc_scanned_bytes(void) { return atomic_load(&work.scanned); }
 uint64_t hpi_gc_marked_bytes(void) { return atomic_load(&work.marked); }
 
 void hpi_gc_mark_reset(void)
