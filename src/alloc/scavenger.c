@@ -13,6 +13,7 @@
 #include <signal.h>
 
 #include "alloc/internal.h"
+#include "prof/threads.h"
 
 static struct {
     _Atomic int started;      /* a thread was started (or is starting) */
@@ -35,6 +36,7 @@ static void *scavenger_main(void *arg)
 {
     (void)arg;
     pthread_setname_np(pthread_self(), "hp-scavenger");
+    hpi_thread_gc_exempt();
     for (;;) {
         hpi_futex_wait(&scav.wake, 0, period_ns());
         hpi_heap_scavenge(delay_ns(), hpi_nanotime());

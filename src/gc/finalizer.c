@@ -210,15 +210,21 @@ static __attribute__((noinline)) void wipe_stack(void)
     __asm__ volatile("" : : "r"(pad) : "memory");
 }
 
+static void wait_queue(void *gen)
+{
+    hpi_futex_wait(&fins.qgen, *(int *)gen, 0);
+}
+
 static void *finalizer_main(void *arg)
 {
     (void)arg;
+    pthread_setname_np(pthread_self(), "hp-gc-finalizer");
     for (;;) {
         int gen = atomic_load(&fins.qgen);
         bool ran = false;
         while (run_queued()) ran = true;
         if (ran) wipe_stack();
-        hpi_futex_wait(&fins.qgen, gen, 0);
+        hpi_gc_blocking(wait_queue, &gen); /* a stop need not wake it */
     }
     return NULL;
 }

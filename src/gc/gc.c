@@ -140,7 +140,9 @@ static void run_cycle(bool forced)
         hpi_gc_roots_scan();
         c.t_stw2 = hpi_nanotime();
     }
-    hpi_gc_drain_parallel(ctl.nprocs);
+    /* What the barrier greyed since is little: helpers woken for it would
+     * only add their wake-up to the pause. */
+    hpi_gc_drain_parallel(conc && hpi_gc_work_small() ? 1 : ctl.nprocs);
     atomic_store(&hpi_gc.wb_on, 0);
     atomic_store(&hpi_gc.phase, GCP_SWEEP);
     hpi_gc_heap_end_mark();
@@ -198,7 +200,8 @@ static bool cycle_due(bool *forced)
 static void *collector_main(void *arg)
 {
     (void)arg;
-    hpi_gc_tls.worker = 1;
+    hpi_gc_exempt_self();
+    pthread_setname_np(pthread_self(), "hp-gc");
     for (;;) {
         int r = atomic_load(&ctl.req);
         bool forced;
@@ -373,13 +376,18 @@ static void *gc_alloc(size_t size, bool noscan)
 HP_API void *hp_gc_alloc(size_t size) { return gc_alloc(size, false); }
 HP_API void *hp_gc_alloc_noscan(size_t size) { return gc_alloc(size, true); }
 
+static void wait_forced(void *ticket)
+{
+    for (int d; (d = atomic_load(&ctl.done_forced)) - *(int *)ticket < 0;)
+        hpi_futex_wait(&ctl.done_forced, d, 0);
+}
+
 HP_API void hp_gc_collect(void)
 {
     thread_setup();
     int ticket = atomic_fetch_add(&ctl.want_forced, 1) + 1;
     wake_collector();
-    for (int d; (d = atomic_load(&ctl.done_forced)) - ticket < 0;)
-        hpi_futex_wait(&ctl.done_forced, d, 0);
+    hpi_gc_blocking(wait_forced, &ticket); /* the cycle's stops need not wake it */
     while (hpi_gc_sweep_one()) {}
     hpi_gc_finalizer_wake();
 }

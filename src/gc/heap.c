@@ -34,6 +34,7 @@
 
 typedef struct glist {
     hpi_gcspan_t *head, *tail;
+    int64_t n; /* spans on it, so that lists splice in O(1) */
 } glist_t;
 
 typedef struct gclass {
@@ -81,6 +82,7 @@ static void list_push(glist_t *l, hpi_gcspan_t *g, int which)
     else
         l->head = g;
     l->tail = g;
+    l->n++;
 }
 
 static hpi_gcspan_t *list_pop(glist_t *l)
@@ -91,24 +93,25 @@ static hpi_gcspan_t *list_pop(glist_t *l)
     if (l->head == NULL) l->tail = NULL;
     g->next = NULL;
     g->list = GCL_NONE;
+    l->n--;
     return g;
 }
 
-/* Move all of `from` to the end of `to`; returns how many moved (counted). */
+/* Move all of `from` to the end of `to` in O(1), so that mark termination
+ * does not grow with the heap; returns how many moved.  The spans keep
+ * their `list` tag (partial or full): it only tells that they are listed. */
 static int64_t list_splice(glist_t *to, glist_t *from)
 {
-    int64_t n = 0;
-    for (hpi_gcspan_t *g = from->head; g != NULL; g = g->next) {
-        g->list = GCL_UNSWEPT;
-        n++;
-    }
+    int64_t n = from->n;
     if (from->head == NULL) return 0;
     if (to->tail)
         to->tail->next = from->head;
     else
         to->head = from->head;
     to->tail = from->tail;
+    to->n += n;
     from->head = from->tail = NULL;
+    from->n = 0;
     return n;
 }
 
@@ -427,6 +430,7 @@ static hpi_gcspan_t *span_from_lists(unsigned cls, bool noscan)
     while ((g = pop_unswept(gc)) != NULL) { /* lazy sweeping */
         if (sweep_span(g) < g->nelems) return g; /* an empty one is used too */
         file_swept(gc, g, g->nelems);
+        hpi_gc_preempt(); /* many full spans may come before a free slot */
     }
     return NULL;
 }
@@ -580,8 +584,7 @@ void hpi_gc_heap_fork_child(void)
         for (unsigned cls = 0; cls < HPI_NUM_CLASSES; cls++) hpi_lock_reinit(&classes[k][cls].lock);
     int64_t n = 0;
     for (int k = 0; k < 2; k++)
-        for (unsigned cls = 0; cls < HPI_NUM_CLASSES; cls++)
-            for (hpi_gcspan_t *g = classes[k][cls].unswept.head; g != NULL; g = g->next) n++;
+        for (unsigned cls = 0; cls < HPI_NUM_CLASSES; cls++) n += classes[k][cls].unswept.n;
     atomic_store(&nunswept, n);
     hpi_gcache_t *me = hpi_gc_tls.cache;
     reg.caches = me;
@@ -589,7 +592,7 @@ void hpi_gc_heap_fork_child(void)
     for (hpi_gcspan_t *g = reg.all; g != NULL; g = g->all_next) {
         bool mine = false;
         for (int k = 0; me != NULL && k < 2 && !mine; k++) mine = me->alloc[k][g->cls] == g;
-        if (mine || g->list == GCL_PARTIAL || g->list == GCL_FULL || g->list == GCL_UNSWEPT)
+        if (mine || g->list == GCL_PARTIAL || g->list == GCL_FULL)
             continue;
         g->list = GCL_NONE;
         list_push(&classes[g->noscan][g->cls].full, g, GCL_FULL);

@@ -26,7 +26,9 @@
 #define HPI_GC_MAX_ELEMS (HPI_PAGE_SIZE / 8)
 #define HPI_GC_WORDS (HPI_GC_MAX_ELEMS / 64)
 
-enum hpi_gc_list { GCL_NONE, GCL_OWNED, GCL_PARTIAL, GCL_FULL, GCL_UNSWEPT };
+/* Where a span is: on no list, owned by a thread's cache, or on a class's
+ * partial, full or unswept list (spliced spans keep partial/full). */
+enum hpi_gc_list { GCL_NONE, GCL_OWNED, GCL_PARTIAL, GCL_FULL };
 
 typedef struct hpi_gcspan {
     hpi_span_t *span;       /* fixed */
@@ -81,6 +83,25 @@ static inline void hpi_gc_leave(void)
 {
     atomic_signal_fence(memory_order_seq_cst);
     if (--hpi_gc_tls.crit == 0 && HPI_UNLIKELY(hpi_gc_tls.stop_pending)) hpi_gc_safepoint();
+}
+
+/* A stop request waits for this thread to leave crit (the handler sets the
+ * flag: read it afresh each time). */
+static inline bool hpi_gc_stop_wanted(void)
+{
+    return *(volatile int *)&hpi_gc_tls.stop_pending != 0;
+}
+
+/* Long GC work (lazy sweeping of many spans, an assist) calls this between
+ * steps, where it holds no GC lock and leaves nothing half done: a waiting
+ * stop happens here instead of at the end, so that a pause does not wait
+ * for the whole job. */
+static inline void hpi_gc_preempt(void)
+{
+    if (HPI_UNLIKELY(hpi_gc_stop_wanted()) && hpi_gc_tls.crit == 1) {
+        hpi_gc_leave();
+        hpi_gc_enter();
+    }
 }
 
 /* Collector state shared by the files. */
@@ -164,6 +185,8 @@ HPI_INTERNAL void hpi_gc_drain_parallel(int nworkers);
 /* Mark at most `budget` bytes of objects (assists); returns bytes scanned. */
 HPI_INTERNAL uint64_t hpi_gc_drain_some(uint64_t budget);
 HPI_INTERNAL bool hpi_gc_work_empty(void);
+/* Few grey objects wait: one marker drains them sooner than several. */
+HPI_INTERNAL bool hpi_gc_work_small(void);
 HPI_INTERNAL uint64_t hpi_gc_marked_bytes(void);  /* this cycle */
 HPI_INTERNAL void hpi_gc_mark_reset(void);
 HPI_INTERNAL void hpi_gc_mark_fork_prepare(void);
@@ -192,6 +215,11 @@ HPI_INTERNAL void hpi_gc_start_world(void);
 typedef void (*hpi_gc_stack_fn)(uintptr_t lo, uintptr_t hi, void *arg);
 HPI_INTERNAL void hpi_gc_stopped_stacks(hpi_gc_stack_fn fn, void *arg);
 HPI_INTERNAL void hpi_gc_stw_init(void);
+/* The calling thread is a collector thread: never stopped, never scanned. */
+HPI_INTERNAL void hpi_gc_exempt_self(void);
+/* Run fn(arg), a blocking wait that touches no GC object, parked: a stop
+ * meanwhile holds the thread without waking it (outside crit only). */
+HPI_INTERNAL void hpi_gc_blocking(void (*fn)(void *), void *arg);
 HPI_INTERNAL void hpi_gc_stw_fork_child(void);
 
 /* ---- finalizer.c ---- */

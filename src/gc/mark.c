@@ -243,12 +243,14 @@ void hpi_gc_shade(uintptr_t a)
     gcw_dispose(&w);
 }
 
-/* Drain w's work and the shared list.  Returns when none is left. */
+/* Drain w's work and the shared list.  Returns when none is left, after
+ * `budget` bytes, or (an assist) when a stop waits for this thread: the
+ * caller then hands its work back to the shared list. */
 static void drain(gcw_t *w, uint64_t budget)
 {
     item_t it;
     uint64_t start = w->scanned;
-    while (w->scanned - start < budget && gcw_pop(w, &it)) {
+    while (w->scanned - start < budget && !hpi_gc_stop_wanted() && gcw_pop(w, &it)) {
         scan(w, it.base, it.base + it.len);
         if ((w->scanned & 0xffff) < 64) gcw_balance(w);
     }
@@ -299,7 +301,8 @@ static struct {
 static void *helper_main(void *arg)
 {
     (void)arg;
-    hpi_gc_tls.worker = 1;
+    hpi_gc_exempt_self();
+    pthread_setname_np(pthread_self(), "hp-gc-mark");
     /* Counted only now that it runs (registered, so never stopped while a
      * drain waits for it). */
     int seen = atomic_load(&helpers.gen); /* before it counts: see drain_parallel */
@@ -348,6 +351,11 @@ bool hpi_gc_work_empty(void)
 {
     return atomic_load_explicit(&work.assists, memory_order_acquire) == 0 &&
            atomic_load_explicit(&work.nfull, memory_order_acquire) == 0;
+}
+
+bool hpi_gc_work_small(void)
+{
+    return atomic_load_explicit(&work.nfull, memory_order_acquire) < 16;
 }
 
 uint64_t hpi_gc_marked_bytes(void) { return atomic_load(&work.marked); }

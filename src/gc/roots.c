@@ -133,23 +133,14 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
     return 0;
 }
 
-/* Read the module list (before the world stops). */
-void hpi_gc_roots_prepare(void)
-{
-    static uintptr_t self;
-    if (self == 0) self = own_base();
-    roots.modules.n = 0;
-    dl_iterate_phdr(module_cb, &self);
-}
-
-/* ---- the snapshot (world stopped) ---- */
-
 static bool buf_reserve(size_t need)
 {
     if (need <= roots.buf_cap) return true;
     size_t cap = roots.buf_cap ? roots.buf_cap : (1 << 20);
     while (cap < need) cap *= 2;
-    void *m = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    /* Populated: a page fault while the world waits would lengthen the pause. */
+    void *m = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+                   -1, 0);
     if (m == MAP_FAILED) return false;
     if (roots.buf) munmap(roots.buf, roots.buf_cap);
     roots.buf = m;
@@ -162,6 +153,19 @@ static size_t total(const ranges_t *r)
     size_t n = 0;
     for (size_t i = 0; i < r->n; i++) n += r->v[i].hi - r->v[i].lo;
     return n;
+}
+
+/* Read the module list and size the snapshot buffer for the modules, the
+ * last snapshot's stacks and registered ranges with room to grow, and
+ * 1 MiB more (before the world stops). */
+void hpi_gc_roots_prepare(void)
+{
+    static uintptr_t self;
+    if (self == 0) self = own_base();
+    roots.modules.n = 0;
+    dl_iterate_phdr(module_cb, &self);
+    size_t last = roots.stack_bytes + roots.global_bytes;
+    buf_reserve(total(&roots.modules) + last + last / 2 + (1 << 20));
 }
 
 static void stack_size(uintptr_t lo, uintptr_t hi, void *arg) { *(size_t *)arg += hi - lo; }

@@ -16,7 +16,20 @@
  * stops the thread there, with its callee-saved registers spilled to the
  * stack first.  Everything here is async-signal-safe: TLS, atomics, futex.
  *
- * Collector threads (the marker helpers) answer at once without stopping.
+ * Threads that need no signal.  hotpath's own service threads (the
+ * collector and its helpers, the scavenger, the CPU profiler's writer)
+ * never hold a GC object: they mark themselves exempt and are never
+ * stopped.  A thread about to block in a wait that touches no GC object
+ * (the finalizer thread between finalizers, hp_gc_collect waiting for its
+ * cycle) parks first (hpi_gc_blocking): it spills its registers, publishes
+ * where its live stack begins and says "parked".  The collector holds a
+ * parked thread with a compare-and-swap instead of signalling it, scans
+ * its stack from the published point, and lets it go at the restart; a
+ * thread that wakes while held waits for the restart before it goes on.
+ * So a stop costs no wake-up of sleeping threads, which on a busy machine
+ * can take milliseconds each (Go does the same for goroutines in system
+ * calls).
+ *
  * The signal is kept unblocked: pthread_sigmask and sigprocmask are
  * interposed to drop it from the masks a program sets, as bdwgc does.
  */
@@ -32,6 +45,9 @@
 
 #define HPI_GC_SIGNAL (SIGRTMIN + 6)
 #define STOP_WARN_NS 5000000000ull
+#define STOP_SPIN_NS 50000 /* spin this long for the answers before sleeping */
+
+enum { PARK_RUNNING, PARK_PARKED, PARK_HELD }; /* hpi_thread_t.gc_park */
 
 static struct {
     _Atomic int nstopped;   /* threads that answered this stop */
@@ -98,8 +114,18 @@ static void signal_one(hpi_thread_t *t, void *arg)
 {
     int self = *(int *)arg;
     atomic_store(&t->gc_sp, 0);
-    if (t->tid == self) return;
+    if (t->tid == self || atomic_load(&t->gc_exempt)) return;
+    int parked = PARK_PARKED;
+    if (atomic_compare_exchange_strong(&t->gc_park, &parked, PARK_HELD)) return;
     if (syscall(SYS_tgkill, getpid(), t->tid, HPI_GC_SIGNAL) == 0) stw.nsignaled++;
+}
+
+static void release_one(hpi_thread_t *t, void *arg)
+{
+    (void)arg;
+    int held = PARK_HELD;
+    if (atomic_compare_exchange_strong(&t->gc_park, &held, PARK_PARKED))
+        hpi_futex_wake(&t->gc_park, 1);
 }
 
 int hpi_gc_stop_world(void)
@@ -110,6 +136,12 @@ int hpi_gc_stop_world(void)
     stw.nsignaled = 0;
     hpi_threads_foreach_locked(signal_one, &self);
     uint64_t start = hpi_nanotime(), warned = 0;
+    /* A running thread answers within microseconds: a sleep here would add
+     * the collector's own wake-up to the pause. */
+    for (unsigned i = 1; atomic_load(&stw.nstopped) < stw.nsignaled; i++) {
+        hpi_cpu_relax();
+        if (i % 64 == 0 && hpi_nanotime() - start > STOP_SPIN_NS) break;
+    }
     for (int n; (n = atomic_load(&stw.nstopped)) < stw.nsignaled;) {
         hpi_futex_wait(&stw.nstopped, n, 1000000);
         uint64_t waited = hpi_nanotime() - start;
@@ -124,6 +156,7 @@ int hpi_gc_stop_world(void)
 
 void hpi_gc_start_world(void)
 {
+    hpi_threads_foreach_locked(release_one, NULL);
     atomic_fetch_add(&stw.resume_gen, 1);
     hpi_futex_wake(&stw.resume_gen, INT32_MAX);
     hpi_threads_unlock();
@@ -137,8 +170,9 @@ typedef struct stacks_arg {
 static void visit_stack(hpi_thread_t *t, void *arg)
 {
     stacks_arg_t *a = arg;
-    uintptr_t sp = atomic_load(&t->gc_sp);
-    if (sp == 0) return; /* the collector, or a helper */
+    uintptr_t sp = atomic_load(&t->gc_park) == PARK_HELD ? atomic_load(&t->gc_park_sp)
+                                                          : atomic_load(&t->gc_sp);
+    if (sp == 0) return; /* the collector, or an exempt thread */
     if (sp < t->stack_lo || sp >= t->stack_hi) {
         static _Atomic int warned;
         if (!atomic_exchange(&warned, 1))
@@ -153,6 +187,44 @@ void hpi_gc_stopped_stacks(hpi_gc_stack_fn fn, void *arg)
 {
     stacks_arg_t a = {fn, arg};
     hpi_threads_foreach_locked(visit_stack, &a);
+}
+
+void hpi_gc_exempt_self(void)
+{
+    hpi_gc_tls.worker = 1;
+    hpi_thread_gc_exempt();
+}
+
+/* The registers are spilled into this frame, which stays live while fn
+ * runs, so the scan from it covers them and every frame of the caller. */
+void hpi_gc_blocking(void (*fn)(void *), void *arg)
+{
+    hpi_thread_t *t = hpi_thread_self();
+    if (t == NULL || hpi_gc_tls.worker || hpi_gc_tls.crit) {
+        fn(arg);
+        return;
+    }
+    volatile uintptr_t regs[7];
+#if defined(__x86_64__)
+    __asm__ volatile("movq %%rbx, 0(%0)\n\tmovq %%rbp, 8(%0)\n\tmovq %%r12, 16(%0)\n\t"
+                     "movq %%r13, 24(%0)\n\tmovq %%r14, 32(%0)\n\tmovq %%r15, 40(%0)"
+                     :
+                     : "r"(regs)
+                     : "memory");
+#else
+    __builtin_unwind_init();
+#endif
+    regs[6] = (uintptr_t)arg;
+    atomic_store(&t->gc_park_sp, (uintptr_t)regs);
+    atomic_store(&t->gc_park, PARK_PARKED);
+    fn(arg);
+    for (;;) { /* held by a stop: wait for the restart */
+        int parked = PARK_PARKED;
+        if (atomic_compare_exchange_strong(&t->gc_park, &parked, PARK_RUNNING)) break;
+        hpi_futex_wait(&t->gc_park, PARK_HELD, 0);
+    }
+    atomic_store(&t->gc_park_sp, 0);
+    (void)regs[0];
 }
 
 void hpi_gc_stw_fork_child(void)

@@ -181,6 +181,13 @@ HP_API void hp_pool_trim(void)
     hpi_unlock(&pools.lock);
 }
 
+static void sleep_period(void *period)
+{
+    struct timespec left = *(struct timespec *)period;
+    while (nanosleep(&left, &left) != 0) {
+    }
+}
+
 static void *timer_main(void *arg)
 {
     (void)arg;
@@ -188,9 +195,7 @@ static void *timer_main(void *arg)
     int64_t ms = hpi_options.pool_trim_ms;
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
     for (;;) {
-        struct timespec left = ts;
-        while (nanosleep(&left, &left) != 0) {
-        }
+        hpi_gc_blocking(sleep_period, &ts); /* a GC stop need not wake it */
         if (!hpi_gc_in_use()) hp_pool_trim(); /* else each GC cycle trims */
     }
     return NULL;

@@ -89,15 +89,6 @@ void hpi_futex_wake(_Atomic int *word, int n)
     syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
 }
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ volatile("yield");
-#endif
-}
-
 void hpi_lock_slow(hpi_lock_t *l)
 {
     for (int spin = 0; spin < 100; spin++) {
@@ -106,7 +97,7 @@ void hpi_lock_slow(hpi_lock_t *l)
             atomic_compare_exchange_weak_explicit(&l->state, &zero, 1, memory_order_acquire,
                                                   memory_order_relaxed))
             return;
-        cpu_relax();
+        hpi_cpu_relax();
     }
     while (atomic_exchange_explicit(&l->state, 2, memory_order_acquire) != 0)
         hpi_futex_wait(&l->state, 2, 0);

@@ -83,4 +83,14 @@ static inline void hpi_lock_reinit(hpi_lock_t *l) { atomic_store(&l->state, 0); 
 HPI_INTERNAL void hpi_futex_wait(_Atomic int *word, int expect, uint64_t ns);
 HPI_INTERNAL void hpi_futex_wake(_Atomic int *word, int n);
 
+/* Tell the processor this is a spin-wait loop. */
+static inline void hpi_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
 #endif /* HPI_PRIM_H */

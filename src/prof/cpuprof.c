@@ -346,6 +346,7 @@ static void *drainer_main(void *arg)
 {
     (void)arg;
     pthread_setname_np(pthread_self(), "hp-cpuprof");
+    hpi_thread_gc_exempt();
     for (;;) {
         uint64_t ns = atomic_load(&cpu.running) ? DRAIN_NS : 0;
         hpi_futex_wait(&cpu.wake, 0, ns);

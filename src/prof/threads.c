@@ -311,6 +311,12 @@ hpi_thread_t *hpi_thread_self(void)
     return r != NULL ? &r->t : NULL;
 }
 
+void hpi_thread_gc_exempt(void)
+{
+    hpi_thread_t *t = hpi_thread_register_self();
+    if (t != NULL) atomic_store(&t->gc_exempt, 1);
+}
+
 hpi_thread_t *hpi_thread_register_self(void)
 {
     if (tls_self != NULL) return &tls_self->t;

@@ -27,9 +27,17 @@ typedef struct hpi_thread {
     /* Owned by cpuprof.c, under its timer lock (taken inside the registry lock). */
     void *cpu_timer; /* timer_t, when has_cpu_timer */
     int has_cpu_timer;
-    /* The GC (src/gc/stw.c): where the thread stopped (0: running), written
-     * by the thread itself while the collector waits. */
+    /* The GC (src/gc/stw.c).  gc_sp: where the thread stopped (0: running),
+     * written by the thread itself while the collector waits.  gc_exempt:
+     * set by the thread itself, once: a hotpath service thread that never
+     * holds a GC object, never stopped.  gc_park: the thread parks and
+     * unparks itself around a blocking wait, the collector holds and
+     * releases a parked thread (compare-and-swap); gc_park_sp: the top of
+     * the parked thread's live stack, set before it parks. */
     _Atomic uintptr_t gc_sp;
+    _Atomic int gc_exempt;
+    _Atomic int gc_park;
+    _Atomic uintptr_t gc_park_sp;
     /* Registry lock. */
     struct hpi_thread *next, *prev;
 } hpi_thread_t;
@@ -41,6 +49,10 @@ HPI_INTERNAL hpi_thread_t *hpi_thread_self(void);
 /* Register the calling thread if it is not (threads created before the
  * library loaded, or by raw clone); returns its record or NULL. */
 HPI_INTERNAL hpi_thread_t *hpi_thread_register_self(void);
+
+/* The calling thread is one of hotpath's service threads and never holds a
+ * GC object: the GC never stops it (gc_exempt). */
+HPI_INTERNAL void hpi_thread_gc_exempt(void);
 
 /* Functions called on each thread as it registers (on the new thread, before
  * its start routine) and as it exits (on the exiting thread).  One pair;

@@ -633,21 +633,29 @@ void test_finalizers(void)
 
 /* ---- roots ---- */
 
-enum { R_GLOBAL, R_STACK, R_THREAD, R_REGISTER, R_ADDROOTS, R_INTERIOR, R_CONTROL, R_KINDS };
+enum {
+    R_GLOBAL, R_STACK, R_THREAD, R_REGISTER, R_PARKED, R_ADDROOTS, R_INTERIOR, R_CONTROL, R_KINDS
+};
 enum { ROBJ_WORDS = 32, R_INTERIOR_OFFSET = 131, R_BUF_SLOTS = 64, R_BUF_AT = 17 };
 
 static const char *const r_name[R_KINDS] = {
     "global variable",         "main thread's local",
     "sleeping thread's local", "callee-saved register of a spinning thread",
+    "callee-saved register of a thread waiting in hp_gc_collect",
     "hp_gc_add_roots range",   "interior pointer",
     "nothing (control)"};
 static atomic_long r_fin[R_KINDS];
 void *g_root_global;   /* R_GLOBAL */
 char *g_root_interior; /* R_INTERIOR: R_INTERIOR_OFFSET bytes into its object */
 static void **r_buf;   /* R_ADDROOTS: malloc'd, registered */
-static atomic_int sleeper_ready, sleeper_stop, sleeper_ok, spinner_ok;
+static atomic_int sleeper_ready, sleeper_stop, sleeper_ok, spinner_ok, parker_ok;
 static volatile uintptr_t reg_obf; /* the register-held object ^ OBF_KEY, or 0 while held */
 static volatile int reg_ready, reg_stop;
+/* The same for a thread that calls hp_gc_collect in a loop: it is parked
+ * (held without a signal) while the cycles it waits for run. */
+static volatile uintptr_t park_obf;
+static volatile int park_ready, park_stop;
+static void (*volatile park_fn)(void) = hp_gc_collect;
 
 static uint64_t robj_word(int kind, int i)
 {
@@ -763,6 +771,63 @@ static void reg_hold(void)
 }
 #endif
 
+#if defined(__x86_64__)
+/* Hold the object in r13 alone, as reg_hold does, and call hp_gc_collect
+ * (on a 16-byte aligned stack below the red zone) until park_stop. */
+static void park_hold(void)
+{
+    __asm__ volatile("movq %[obf], %%r13\n\t"
+                     "movabsq $0x5a5a5a5a5a5a5a5a, %%rax\n\t"
+                     "xorq %%rax, %%r13\n\t"
+                     "movq $0, %[obf]\n\t"
+                     "movq %%rsp, %%rbx\n\t"
+                     "subq $256, %%rsp\n\t"
+                     "andq $-16, %%rsp\n\t"
+                     "movl $1, %[ready]\n"
+                     "1:\n\t"
+                     "xorl %%ecx, %%ecx\n\txorl %%edx, %%edx\n\txorl %%esi, %%esi\n\t"
+                     "xorl %%edi, %%edi\n\txorl %%r8d, %%r8d\n\txorl %%r9d, %%r9d\n\t"
+                     "xorl %%r10d, %%r10d\n\txorl %%r11d, %%r11d\n\t"
+                     "movq %[fn], %%rax\n\t"
+                     "call *%%rax\n\t"
+                     "cmpl $0, %[stop]\n\t"
+                     "je 1b\n\t"
+                     "movq %%rbx, %%rsp\n\t"
+                     "movabsq $0x5a5a5a5a5a5a5a5a, %%rax\n\t"
+                     "xorq %%r13, %%rax\n\t"
+                     "movq %%rax, %[obf]\n\t"
+                     "xorl %%r13d, %%r13d\n\t"
+                     : [obf] "+m"(park_obf), [ready] "=m"(park_ready)
+                     : [stop] "m"(park_stop), [fn] "m"(park_fn)
+                     : "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "r13",
+                       "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+                       "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "memory",
+                       "cc");
+}
+#else
+/* Elsewhere the object stays in a local across the calls. */
+static void park_hold(void)
+{
+    void *volatile p = (void *)(park_obf ^ OBF_KEY);
+    park_obf = 0;
+    park_ready = 1;
+    while (!park_stop)
+        hp_gc_collect();
+    park_obf = (uintptr_t)p ^ OBF_KEY;
+    p = NULL;
+}
+#endif
+
+static void *roots_parker(void *arg)
+{
+    (void)arg;
+    park_obf = (uintptr_t)robj_make(R_PARKED) ^ OBF_KEY;
+    clear_stack();
+    park_hold();
+    atomic_store(&parker_ok, robj_intact((void *)(park_obf ^ OBF_KEY), R_PARKED) ? 1 : -1);
+    return NULL;
+}
+
 static void *roots_spinner(void *arg)
 {
     (void)arg;
@@ -783,14 +848,16 @@ static NOINLINE void roots_make(void)
     robj_make(R_CONTROL);
 }
 
-static void roots_start(pthread_t *sleeper, pthread_t *spinner)
+static void roots_start(pthread_t *sleeper, pthread_t *spinner, pthread_t *parker)
 {
     if (pthread_create(sleeper, NULL, roots_sleeper, NULL) != 0 ||
-        pthread_create(spinner, NULL, roots_spinner, NULL) != 0)
+        pthread_create(spinner, NULL, roots_spinner, NULL) != 0 ||
+        pthread_create(parker, NULL, roots_parker, NULL) != 0)
         die("pthread_create");
-    for (int i = 0; i < 500 && !(atomic_load(&sleeper_ready) && reg_ready); i++)
+    for (int i = 0; i < 500 && !(atomic_load(&sleeper_ready) && reg_ready && park_ready); i++)
         sleep_ms(10);
-    if (!atomic_load(&sleeper_ready) || !reg_ready) die("the root-holding threads did not start");
+    if (!atomic_load(&sleeper_ready) || !reg_ready || !park_ready)
+        die("the root-holding threads did not start");
 }
 
 static NOINLINE void roots_check_held(void *volatile *on_stack)
@@ -808,7 +875,7 @@ static NOINLINE void roots_check_held(void *volatile *on_stack)
 /* Once its only reference is gone, every object but the local's dies. */
 static void roots_check_released(void *volatile *on_stack)
 {
-    static const int kinds[] = {R_GLOBAL, R_THREAD, R_REGISTER, R_ADDROOTS, R_INTERIOR};
+    static const int kinds[] = {R_GLOBAL, R_THREAD, R_REGISTER, R_PARKED, R_ADDROOTS, R_INTERIOR};
     uint64_t end = now_ns(CLOCK_MONOTONIC) + 10000000000u;
     for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
         while (atomic_load(&r_fin[kinds[i]]) == 0 && now_ns(CLOCK_MONOTONIC) < end) {
@@ -827,10 +894,10 @@ static void roots_check_released(void *volatile *on_stack)
 
 void test_roots(void)
 {
-    pthread_t sleeper, spinner;
+    pthread_t sleeper, spinner, parker;
     r_buf = calloc(R_BUF_SLOTS, sizeof *r_buf);
     EXPECT(hp_gc_add_roots(r_buf, R_BUF_SLOTS * sizeof *r_buf) == 0, "hp_gc_add_roots failed");
-    roots_start(&sleeper, &spinner);
+    roots_start(&sleeper, &spinner, &parker);
     roots_make();
     void *volatile on_stack = robj_make(R_STACK);
     clear_stack();
@@ -844,8 +911,12 @@ void test_roots(void)
 
     atomic_store(&sleeper_stop, 1);
     reg_stop = 1;
+    park_stop = 1;
     pthread_join(sleeper, NULL);
     pthread_join(spinner, NULL);
+    pthread_join(parker, NULL);
+    EXPECT(atomic_load(&parker_ok) == 1,
+           "the object held in a register across hp_gc_collect was damaged");
     EXPECT(atomic_load(&sleeper_ok) == 1, "the sleeping thread's object was damaged");
     EXPECT(atomic_load(&spinner_ok) == 1, "the object held in a register was damaged");
     EXPECT(hp_gc_remove_roots(r_buf) == 0, "hp_gc_remove_roots failed");
