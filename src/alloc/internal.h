@@ -153,6 +153,10 @@ typedef struct hpi_mcache {
 typedef struct hpi_arena {
     uintptr_t base;
     hpi_span_t *spans[HPI_PAGES_PER_ARENA];
+    /* The GC's own page map (src/gc): every page of a GC span maps to its
+     * gcspan, so that a marker finds it with one load less than through
+     * spans[] and span->gc.  Written by the GC, read by markers (atomic). */
+    void *_Atomic gc[HPI_PAGES_PER_ARENA];
 } hpi_arena_t;
 
 /* The arena map: address >> HPI_ARENA_SHIFT → arena.  Written under the heap

@@ -34,7 +34,9 @@
 
 typedef struct glist {
     hpi_gcspan_t *head, *tail;
-    int64_t n; /* spans on it, so that lists splice in O(1) */
+    /* Spans on it (so that lists splice in O(1)); written under the class
+     * lock, read without it as a hint (relaxed). */
+    _Atomic int64_t n;
 } glist_t;
 
 typedef struct gclass {
@@ -82,7 +84,7 @@ static void list_push(glist_t *l, hpi_gcspan_t *g, int which)
     else
         l->head = g;
     l->tail = g;
-    l->n++;
+    atomic_fetch_add_explicit(&l->n, 1, memory_order_relaxed);
 }
 
 static hpi_gcspan_t *list_pop(glist_t *l)
@@ -93,7 +95,7 @@ static hpi_gcspan_t *list_pop(glist_t *l)
     if (l->head == NULL) l->tail = NULL;
     g->next = NULL;
     g->list = GCL_NONE;
-    l->n--;
+    atomic_fetch_sub_explicit(&l->n, 1, memory_order_relaxed);
     return g;
 }
 
@@ -102,16 +104,16 @@ static hpi_gcspan_t *list_pop(glist_t *l)
  * their `list` tag (partial or full): it only tells that they are listed. */
 static int64_t list_splice(glist_t *to, glist_t *from)
 {
-    int64_t n = from->n;
+    int64_t n = atomic_load_explicit(&from->n, memory_order_relaxed);
     if (from->head == NULL) return 0;
     if (to->tail)
         to->tail->next = from->head;
     else
         to->head = from->head;
     to->tail = from->tail;
-    to->n += n;
+    atomic_fetch_add_explicit(&to->n, n, memory_order_relaxed);
     from->head = from->tail = NULL;
-    from->n = 0;
+    atomic_store_explicit(&from->n, 0, memory_order_relaxed);
     return n;
 }
 
@@ -139,12 +141,24 @@ static void range_note(uintptr_t lo, uintptr_t hi)
     while (hi > cur && !atomic_compare_exchange_weak(&hpi_gc.hi, &cur, hi)) {}
 }
 
+/* Point (g != NULL) or clear the GC page map entries of span s's pages. */
+static void pagemap_set(hpi_span_t *s, hpi_gcspan_t *g)
+{
+    for (uintptr_t a = s->base; a < s->base + (s->npages << HPI_PAGE_SHIFT); a += HPI_PAGE_SIZE) {
+        hpi_arena_t *ar = atomic_load_explicit(&hpi_arena_map[a >> HPI_ARENA_SHIFT],
+                                               memory_order_relaxed);
+        atomic_store_explicit(&ar->gc[(a >> HPI_PAGE_SHIFT) & (HPI_PAGES_PER_ARENA - 1)], g,
+                              memory_order_release);
+    }
+}
+
 static hpi_gcspan_t *gcspan_new(hpi_span_t *s, unsigned cls, bool noscan)
 {
     hpi_gcspan_t *g = take_spare((void **)&reg.spare, offsetof(hpi_gcspan_t, next), sizeof *g);
     if (g == NULL) return NULL;
     g->span = s;
     g->base = s->base;
+    g->limit = s->base + (s->npages << HPI_PAGE_SHIFT);
     g->cls = (uint8_t)cls;
     g->noscan = noscan;
     g->needzero = s->needzero;
@@ -166,6 +180,7 @@ static hpi_gcspan_t *gcspan_new(hpi_span_t *s, unsigned cls, bool noscan)
     if (reg.all) reg.all->all_prev = g;
     reg.all = g;
     reg_unlock();
+    pagemap_set(s, g);
     atomic_store_explicit(&s->gc, g, memory_order_release);
     return g;
 }
@@ -177,6 +192,7 @@ static hpi_span_t *gcspan_retire(hpi_gcspan_t *g)
 {
     hpi_span_t *s = g->span;
     atomic_store_explicit(&s->gc, NULL, memory_order_release);
+    pagemap_set(s, NULL);
     reg_lock();
     reg.nspans_bytes -= s->npages << HPI_PAGE_SHIFT;
     if (g->all_prev)
@@ -281,7 +297,7 @@ static hpi_span_t *file_swept(gclass_t *gc, hpi_gcspan_t *g, uint32_t live)
 
 static hpi_gcspan_t *pop_unswept(gclass_t *gc)
 {
-    if (atomic_load_explicit(&nunswept, memory_order_relaxed) == 0) return NULL;
+    if (atomic_load_explicit(&gc->unswept.n, memory_order_relaxed) == 0) return NULL;
     hpi_lock(&gc->lock);
     hpi_gcspan_t *g = list_pop(&gc->unswept);
     if (g != NULL) atomic_fetch_sub(&nunswept, 1); /* under the lock: fork sees both or neither */
@@ -293,9 +309,11 @@ bool hpi_gc_sweep_one(void)
 {
     static _Atomic unsigned next; /* round robin over the lists */
     if (atomic_load_explicit(&nunswept, memory_order_relaxed) == 0) return false;
+    unsigned first = atomic_fetch_add_explicit(&next, 1, memory_order_relaxed);
     for (unsigned n = 0; n < 2 * HPI_NUM_CLASSES; n++) {
-        unsigned k = atomic_fetch_add_explicit(&next, 1, memory_order_relaxed) % (2 * HPI_NUM_CLASSES);
+        unsigned k = (first + n) % (2 * HPI_NUM_CLASSES);
         gclass_t *gc = &classes[k & 1][k >> 1];
+        if (atomic_load_explicit(&gc->unswept.n, memory_order_relaxed) == 0) continue;
         hpi_gc_enter();
         hpi_gcspan_t *g = pop_unswept(gc);
         hpi_span_t *dead = g != NULL ? file_swept(gc, g, sweep_span(g)) : NULL;
@@ -584,7 +602,8 @@ void hpi_gc_heap_fork_child(void)
         for (unsigned cls = 0; cls < HPI_NUM_CLASSES; cls++) hpi_lock_reinit(&classes[k][cls].lock);
     int64_t n = 0;
     for (int k = 0; k < 2; k++)
-        for (unsigned cls = 0; cls < HPI_NUM_CLASSES; cls++) n += classes[k][cls].unswept.n;
+        for (unsigned cls = 0; cls < HPI_NUM_CLASSES; cls++)
+            n += atomic_load_explicit(&classes[k][cls].unswept.n, memory_order_relaxed);
     atomic_store(&nunswept, n);
     hpi_gcache_t *me = hpi_gc_tls.cache;
     reg.caches = me;

@@ -33,6 +33,7 @@ enum hpi_gc_list { GCL_NONE, GCL_OWNED, GCL_PARTIAL, GCL_FULL };
 typedef struct hpi_gcspan {
     hpi_span_t *span;       /* fixed */
     uintptr_t base;         /* fixed: span->base */
+    uintptr_t limit;        /* fixed: the span's end */
     uint32_t elemsize;      /* fixed */
     uint32_t nelems;        /* fixed */
     uint32_t divmagic;      /* fixed */
@@ -134,11 +135,12 @@ static inline hpi_gcspan_t *hpi_gcspan_of(uintptr_t a)
     if (a < atomic_load_explicit(&hpi_gc.lo, memory_order_relaxed) ||
         a >= atomic_load_explicit(&hpi_gc.hi, memory_order_relaxed))
         return NULL;
-    hpi_span_t *s = hpi_span_of((const void *)a);
-    if (s == NULL) return NULL;
-    hpi_gcspan_t *g = atomic_load_explicit(&s->gc, memory_order_acquire);
-    if (g == NULL || a < g->base || a >= g->base + ((size_t)s->npages << HPI_PAGE_SHIFT))
-        return NULL;
+    hpi_arena_t *ar = atomic_load_explicit(&hpi_arena_map[a >> HPI_ARENA_SHIFT],
+                                           memory_order_relaxed);
+    if (ar == NULL) return NULL;
+    hpi_gcspan_t *g = atomic_load_explicit(&ar->gc[(a >> HPI_PAGE_SHIFT) & (HPI_PAGES_PER_ARENA - 1)],
+                                           memory_order_acquire);
+    if (g == NULL || a < g->base || a >= g->limit) return NULL;
     return g;
 }
 /* Index of the object holding address a in g, or -1 past the last one. */
