@@ -130,6 +130,7 @@ static void run_cycle(bool forced)
     c.heap_start = atomic_load(&hpi_gc.heap_live);
     hpi_gc_stop_world();
     hpi_gc_mark_reset();
+    hpi_gc_heap_start_mark();
     atomic_store(&hpi_gc.phase, GCP_MARK);
     if (conc) atomic_store(&hpi_gc.wb_on, 1);
     if (hpi_gc_roots_snapshot() != 0) hpi_fatal("gc: out of memory for the root snapshot");

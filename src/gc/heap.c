@@ -50,7 +50,7 @@ static _Atomic int64_t nunswept; /* spans on unswept lists */
 /* Spare gcspan structs and the registry of caches. */
 static struct {
     hpi_lock_t lock;
-    hpi_gcspan_t *spare;   /* lock */
+    hpi_gcspan_t *spare[HPI_GC_WORDS + 1]; /* lock: by bitmap words */
     hpi_gcache_t *caches;  /* lock: every live cache */
     hpi_gcache_t *cspare;  /* lock: released caches */
     hpi_gcspan_t *all;     /* lock: every gcspan in use (fork) */
@@ -154,8 +154,16 @@ static void pagemap_set(hpi_span_t *s, hpi_gcspan_t *g)
 
 static hpi_gcspan_t *gcspan_new(hpi_span_t *s, unsigned cls, bool noscan)
 {
-    hpi_gcspan_t *g = take_spare((void **)&reg.spare, offsetof(hpi_gcspan_t, next), sizeof *g);
+    uint32_t nw = cls == 0 ? 1 : (hpi_class_nobjs[cls] + 63) / 64;
+    if (nw > HPI_GC_WORDS) hpi_fatal("gc: class %u has %u objects per span", cls, hpi_class_nobjs[cls]);
+    hpi_gcspan_t *g = take_spare((void **)&reg.spare[nw], offsetof(hpi_gcspan_t, next),
+                                 sizeof *g + 4 * nw * sizeof(uint64_t));
     if (g == NULL) return NULL;
+    g->nwords = nw;
+    g->alloc = g->bits;
+    g->mark = (_Atomic uint64_t *)(g->bits + nw);
+    g->fin = (_Atomic uint64_t *)(g->bits + 2 * nw);
+    g->sampled = (_Atomic uint64_t *)(g->bits + 3 * nw);
     g->span = s;
     g->base = s->base;
     g->limit = s->base + (s->npages << HPI_PAGE_SHIFT);
@@ -200,8 +208,8 @@ static hpi_span_t *gcspan_retire(hpi_gcspan_t *g)
     else
         reg.all = g->all_next;
     if (g->all_next) g->all_next->all_prev = g->all_prev;
-    g->next = reg.spare;
-    reg.spare = g;
+    g->next = reg.spare[g->nwords];
+    reg.spare[g->nwords] = g;
     reg_unlock();
     return s;
 }
@@ -259,10 +267,10 @@ static uint32_t sweep_span(hpi_gcspan_t *g)
     uint64_t nfreed = 0;
     for (unsigned w = 0; w * 64 < g->nelems; w++) {
         uint64_t below = fi >= (w + 1) * 64 ? ~0ull : fi <= w * 64 ? 0 : (1ull << (fi - w * 64)) - 1;
-        uint64_t allocd = g->alloc[w] | below;
-        uint64_t dead = allocd & ~atomic_load_explicit(&g->mark[w], memory_order_relaxed);
+        uint64_t allocd = g->alloc[w] | below, black = hpi_gc_black_bits(g, w, fi);
+        uint64_t dead = allocd & ~(atomic_load_explicit(&g->mark[w], memory_order_relaxed) | black);
         if (dead) sweep_finalizers(g, w, dead);
-        uint64_t m = atomic_load_explicit(&g->mark[w], memory_order_relaxed);
+        uint64_t m = atomic_load_explicit(&g->mark[w], memory_order_relaxed) | black;
         dead = allocd & ~m;
         if (dead) sweep_dead(g, w, dead);
         nfreed += (uint64_t)__builtin_popcountll(dead);
@@ -341,7 +349,28 @@ static uint64_t cache_publish(hpi_gcache_t *c)
     return atomic_fetch_add(&hpi_gc.heap_live, add) + add;
 }
 
-/* ---- the end of marking (world stopped) ---- */
+/* ---- the start and end of marking (world stopped) ---- */
+
+/* From now until the mark ends, what g's owner hands out is black. */
+static void set_black_from(hpi_gcspan_t *g)
+{
+    atomic_store_explicit(&g->black_from, atomic_load_explicit(&g->freeindex, memory_order_relaxed),
+                          memory_order_relaxed);
+    atomic_store_explicit(&g->black_gen, atomic_load_explicit(&hpi_gc.cycle, memory_order_relaxed),
+                          memory_order_relaxed);
+}
+
+void hpi_gc_heap_start_mark(void)
+{
+    atomic_fetch_add(&hpi_gc.cycle, 1);
+    reg_lock();
+    for (hpi_gcache_t *c = reg.caches; c != NULL; c = c->next)
+        for (int k = 0; k < 2; k++)
+            for (unsigned cls = 1; cls < HPI_NUM_CLASSES; cls++)
+                if (c->alloc[k][cls] != NULL) set_black_from(c->alloc[k][cls]);
+    reg_unlock();
+}
+
 
 static void cache_flush(hpi_gcache_t *c)
 {
@@ -479,9 +508,8 @@ static void count_alloc(hpi_gcache_t *c, size_t bytes)
 
 static void *take_slot(hpi_gcache_t *c, hpi_gcspan_t *g, uint64_t i)
 {
+    /* Allocated black while marking runs: see black_from. */
     atomic_store_explicit(&g->freeindex, (uint32_t)i + 1, memory_order_relaxed);
-    if (atomic_load_explicit(&hpi_gc.phase, memory_order_relaxed) == GCP_MARK)
-        atomic_fetch_or_explicit(&g->mark[i >> 6], 1ull << (i & 63), memory_order_relaxed);
     void *p = (void *)(g->base + (uintptr_t)i * g->elemsize);
     if (g->needzero) memset(p, 0, g->elemsize);
     count_alloc(c, g->elemsize);
@@ -510,6 +538,8 @@ static void *alloc_small(hpi_gcache_t *c, size_t size, bool noscan)
             if (g == NULL) return NULL;
         }
         g->list = GCL_OWNED;
+        if (atomic_load_explicit(&hpi_gc.phase, memory_order_relaxed) == GCP_MARK)
+            set_black_from(g);
         c->alloc[noscan][cls] = g;
         i = next_free(g);
     }

@@ -45,12 +45,21 @@ typedef struct hpi_gcspan {
      * by the owning thread, read by markers (relaxed). */
     _Atomic uint32_t freeindex;
     uint32_t nlive;         /* objects alive at the last sweep; owner/class lock */
+    /* Allocated black, without a mark bit each: in the mark of cycle
+     * black_gen, the slots from black_from up to freeindex that were free
+     * in alloc[] were handed out while marking ran, so they count as marked
+     * (the owner writes, markers and the sweeper read; relaxed). */
+    _Atomic uint32_t black_from, black_gen;
     struct hpi_gcspan *next, *prev; /* class lock: list links */
     struct hpi_gcspan *all_next, *all_prev; /* heap.c reg.lock: every gcspan in use */
-    uint64_t alloc[HPI_GC_WORDS];   /* alive at the last sweep; the sweeper */
-    _Atomic uint64_t mark[HPI_GC_WORDS]; /* marked this cycle */
-    _Atomic uint64_t fin[HPI_GC_WORDS];  /* has a finalizer */
-    _Atomic uint64_t sampled[HPI_GC_WORDS]; /* in the heap profile */
+    /* One bit per object, nwords words each, in bits[] (sized to the span:
+     * a span of 64-byte objects needs 2 words, not the 16 of 8-byte ones). */
+    uint64_t *alloc;          /* alive at the last sweep; the sweeper */
+    _Atomic uint64_t *mark;    /* marked this cycle */
+    _Atomic uint64_t *fin;     /* has a finalizer */
+    _Atomic uint64_t *sampled; /* in the heap profile */
+    uint32_t nwords;           /* fixed */
+    uint64_t bits[];
 } hpi_gcspan_t;
 
 /* Per thread.  Only its thread touches it, except the collector while the
@@ -110,6 +119,7 @@ enum hpi_gc_phase { GCP_OFF, GCP_MARK, GCP_SWEEP };
 
 typedef struct hpi_gc_state {
     _Atomic int phase;        /* enum hpi_gc_phase; written by the collector */
+    _Atomic uint32_t cycle;   /* bumped as each mark starts, world stopped */
     _Atomic int barrier;      /* hp_gc_use_barrier */
     _Atomic int wb_on;        /* the write barrier shades (concurrent mark) */
     _Atomic int percent;      /* GOGC; < 0 off */
@@ -155,12 +165,39 @@ static inline bool hpi_gc_allocated(const hpi_gcspan_t *g, uint64_t i)
     if (i < atomic_load_explicit(&g->freeindex, memory_order_relaxed)) return true;
     return (g->alloc[i >> 6] >> (i & 63)) & 1;
 }
+/* Bits of word w for the slots in [lo, hi). */
+static inline uint64_t hpi_gc_range_bits(unsigned w, uint32_t lo, uint32_t hi)
+{
+    uint64_t below_hi = hi >= (w + 1) * 64 ? ~0ull : hi <= w * 64 ? 0 : (1ull << (hi - w * 64)) - 1;
+    uint64_t below_lo = lo >= (w + 1) * 64 ? ~0ull : lo <= w * 64 ? 0 : (1ull << (lo - w * 64)) - 1;
+    return below_hi & ~below_lo;
+}
+/* Word w's objects allocated black in this cycle's mark (fi: freeindex). */
+static inline uint64_t hpi_gc_black_bits(const hpi_gcspan_t *g, unsigned w, uint32_t fi)
+{
+    if (atomic_load_explicit(&g->black_gen, memory_order_relaxed) !=
+        atomic_load_explicit(&hpi_gc.cycle, memory_order_relaxed))
+        return 0;
+    uint32_t from = atomic_load_explicit(&g->black_from, memory_order_relaxed);
+    return hpi_gc_range_bits(w, from, fi) & ~g->alloc[w];
+}
+/* Slot i of g, allocated, was allocated black in this cycle's mark. */
+static inline bool hpi_gc_is_black(const hpi_gcspan_t *g, uint64_t i)
+{
+    return atomic_load_explicit(&g->black_gen, memory_order_relaxed) ==
+               atomic_load_explicit(&hpi_gc.cycle, memory_order_relaxed) &&
+           i >= atomic_load_explicit(&g->black_from, memory_order_relaxed) &&
+           !((g->alloc[i >> 6] >> (i & 63)) & 1);
+}
 /* Bytes of the object(s) of g: a large object is its whole span (its
  * elemsize is capped at 4 GiB). */
 static inline size_t hpi_gc_obj_size(const hpi_gcspan_t *g)
 {
     return g->cls ? g->elemsize : g->span->npages << HPI_PAGE_SHIFT;
 }
+/* A new cycle's mark starts (world stopped): what threads allocate from
+ * now on is black. */
+HPI_INTERNAL void hpi_gc_heap_start_mark(void);
 /* Flush every thread's cache (the world is stopped) and make every span
  * wait for sweeping. */
 HPI_INTERNAL void hpi_gc_heap_end_mark(void);

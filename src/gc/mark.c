@@ -184,7 +184,7 @@ static inline void grey_range(gcw_t *w, uintptr_t base, size_t len)
 static inline bool mark_in(hpi_gcspan_t *g, uintptr_t a, uintptr_t *obj)
 {
     int64_t i = hpi_gc_index(g, a);
-    if (i < 0 || !hpi_gc_allocated(g, (uint64_t)i)) return false;
+    if (i < 0 || !hpi_gc_allocated(g, (uint64_t)i) || hpi_gc_is_black(g, (uint64_t)i)) return false;
     _Atomic uint64_t *m = &g->mark[i >> 6];
     uint64_t bit = 1ull << (i & 63);
     if (atomic_load_explicit(m, memory_order_relaxed) & bit) return false;
