@@ -156,14 +156,19 @@ static hpi_gcspan_t *gcspan_new(hpi_span_t *s, unsigned cls, bool noscan)
 {
     uint32_t nw = cls == 0 ? 1 : (hpi_class_nobjs[cls] + 63) / 64;
     if (nw > HPI_GC_WORDS) hpi_fatal("gc: class %u has %u objects per span", cls, hpi_class_nobjs[cls]);
+    /* The mark bits, which markers write, get cache lines of their own: on
+     * the owner's (header, alloc bits) they would make every allocation miss
+     * while marking runs. */
+    size_t mark_off = (sizeof(hpi_gcspan_t) + 3 * nw * sizeof(uint64_t) + HPI_CACHE_LINE - 1) &
+                      ~(size_t)(HPI_CACHE_LINE - 1);
     hpi_gcspan_t *g = take_spare((void **)&reg.spare[nw], offsetof(hpi_gcspan_t, next),
-                                 sizeof *g + 4 * nw * sizeof(uint64_t));
+                                 mark_off + nw * sizeof(uint64_t));
     if (g == NULL) return NULL;
     g->nwords = nw;
     g->alloc = g->bits;
-    g->mark = (_Atomic uint64_t *)(g->bits + nw);
-    g->fin = (_Atomic uint64_t *)(g->bits + 2 * nw);
-    g->sampled = (_Atomic uint64_t *)(g->bits + 3 * nw);
+    g->fin = (_Atomic uint64_t *)(g->bits + nw);
+    g->sampled = (_Atomic uint64_t *)(g->bits + 2 * nw);
+    g->mark = (_Atomic uint64_t *)((char *)g + mark_off);
     g->span = s;
     g->base = s->base;
     g->limit = s->base + (s->npages << HPI_PAGE_SHIFT);

@@ -52,8 +52,9 @@ typedef struct hpi_gcspan {
     _Atomic uint32_t black_from, black_gen;
     struct hpi_gcspan *next, *prev; /* class lock: list links */
     struct hpi_gcspan *all_next, *all_prev; /* heap.c reg.lock: every gcspan in use */
-    /* One bit per object, nwords words each, in bits[] (sized to the span:
-     * a span of 64-byte objects needs 2 words, not the 16 of 8-byte ones). */
+    /* One bit per object, nwords words each, after the struct (sized to the
+     * span: a span of 64-byte objects needs 2 words, not the 16 of 8-byte
+     * ones); the mark bits start a cache line of their own. */
     uint64_t *alloc;          /* alive at the last sweep; the sweeper */
     _Atomic uint64_t *mark;    /* marked this cycle */
     _Atomic uint64_t *fin;     /* has a finalizer */
