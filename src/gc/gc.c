@@ -66,6 +66,7 @@
 #include "gc/internal.h"
 #include "hotpath/gc.h"
 #include "hotpath/pool.h"
+#include "prof/memprof.h"
 #include "prof/threads.h"
 
 hpi_gc_state_t hpi_gc = {.percent = 100, .memlimit = INT64_MAX, .trigger = UINT64_MAX,
@@ -122,6 +123,7 @@ static void run_cycle(bool forced)
 {
     hpi_gc_cycle_t c = {.forced = forced, .nprocs = ctl.nprocs};
     while (hpi_gc_sweep_one()) {}
+    hpi_gc_publish_if_swept();
     limit_scavenge(); /* the sweep has freed what it could: cycles may come back to back */
     hpi_gc_roots_prepare();
     bool conc = atomic_load(&hpi_gc.barrier);
@@ -147,6 +149,7 @@ static void run_cycle(bool forced)
     atomic_store(&hpi_gc.wb_on, 0);
     atomic_store(&hpi_gc.phase, GCP_SWEEP);
     hpi_gc_heap_end_mark();
+    atomic_fetch_add(&hpi_gc.prof_epoch, 1);
     c.heap_end = atomic_load(&hpi_gc.heap_live);
     hpi_gc_start_world();
     c.end_ns = hpi_nanotime();
@@ -187,6 +190,7 @@ static void background_sweep(void)
 {
     while (hpi_gc_sweep_one())
         if (atomic_load(&ctl.want_forced) != atomic_load(&ctl.done_forced)) return;
+    hpi_gc_publish_if_swept(); /* the heap profile's cycle */
     limit_scavenge();
 }
 
@@ -206,13 +210,14 @@ static void *collector_main(void *arg)
     for (;;) {
         int r = atomic_load(&ctl.req);
         bool forced;
+        /* The last cycle's garbage counts in heap_live until it is swept:
+         * sweep before deciding that the trigger is reached, or a cycle
+         * would follow every cycle at once. */
+        if (atomic_load(&ctl.want_forced) == atomic_load(&ctl.done_forced)) background_sweep();
         if (!cycle_due(&forced)) {
-            background_sweep();
-            if (!cycle_due(&forced)) {
-                atomic_store(&ctl.trigger_sent, 0);
-                hpi_futex_wait(&ctl.req, r, 100000000);
-                continue;
-            }
+            atomic_store(&ctl.trigger_sent, 0);
+            hpi_futex_wait(&ctl.req, r, 100000000);
+            continue;
         }
         int covers = atomic_load(&ctl.want_forced);
         pthread_mutex_lock(&ctl.cycle);
@@ -390,6 +395,7 @@ HP_API void hp_gc_collect(void)
     wake_collector();
     hpi_gc_blocking(wait_forced, &ticket); /* the cycle's stops need not wake it */
     while (hpi_gc_sweep_one()) {}
+    hpi_gc_publish_if_swept();
     hpi_gc_finalizer_wake();
 }
 

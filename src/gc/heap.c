@@ -227,17 +227,45 @@ static hpi_span_t *gcspan_retire(hpi_gcspan_t *g)
 static __thread struct {
     unsigned n;
     void *p[DEFERRED_MAX];
+    uint64_t epoch[DEFERRED_MAX]; /* of the sweep that found it dead */
 } deferred __attribute__((tls_model("initial-exec")));
 
-static void defer_profile_free(void *p)
+static bool defer_profile_free(void *p)
 {
-    if (deferred.n < DEFERRED_MAX) deferred.p[deferred.n++] = p;
+    if (deferred.n == DEFERRED_MAX) return false;
+    deferred.epoch[deferred.n] = atomic_load_explicit(&hpi_gc.prof_epoch, memory_order_relaxed);
+    deferred.p[deferred.n++] = p;
+    return true;
+}
+
+/* Spans taken off `unswept` whose sampled frees are not yet told: the
+ * heap profile publishes a cycle only when none is left (publish_if_swept). */
+static _Atomic int64_t nsweeping;
+static __thread int64_t my_sweeping __attribute__((tls_model("initial-exec")));
+
+/* The sweep after the last mark termination is over, frees told: publish
+ * that cycle in the heap profile.  nunswept is read first: once it is 0 no
+ * span can be taken until the next termination. */
+static void publish_if_swept(void)
+{
+    if (atomic_load(&nunswept) == 0 && atomic_load(&nsweeping) == 0)
+        hpi_memprof_gc_publish(atomic_load(&hpi_gc.prof_epoch));
 }
 
 static void flush_profile_frees(void)
 {
-    while (deferred.n > 0) hpi_memprof_free(deferred.p[--deferred.n]);
+    while (deferred.n > 0) {
+        deferred.n--;
+        hpi_memprof_free_gc(deferred.p[deferred.n], deferred.epoch[deferred.n]);
+    }
+    if (my_sweeping != 0) {
+        int64_t left = atomic_fetch_sub(&nsweeping, my_sweeping) - my_sweeping;
+        my_sweeping = 0;
+        if (left == 0) publish_if_swept();
+    }
 }
+
+void hpi_gc_publish_if_swept(void) { publish_if_swept(); }
 
 /* Dead objects of word w that have finalizers: queue them, keep them. */
 static void sweep_finalizers(hpi_gcspan_t *g, unsigned w, uint64_t dead)
@@ -252,17 +280,26 @@ static void sweep_finalizers(hpi_gcspan_t *g, unsigned w, uint64_t dead)
     }
 }
 
-static void sweep_dead(hpi_gcspan_t *g, unsigned w, uint64_t dead)
+/* Free word w's dead objects: tell the heap profile of the sampled ones
+ * (deferred), poison them if asked.  A sampled object the deferred list has
+ * no room for is kept to the next cycle instead, so that its free is never
+ * lost; returns the bits of those. */
+static uint64_t sweep_dead(hpi_gcspan_t *g, unsigned w, uint64_t dead)
 {
-    uint64_t smp = dead & atomic_load_explicit(&g->sampled[w], memory_order_relaxed);
-    if (smp) atomic_fetch_and(&g->sampled[w], ~smp);
+    uint64_t smp = dead & atomic_load_explicit(&g->sampled[w], memory_order_relaxed), kept = 0;
     bool poison = atomic_load_explicit(&hpi_gc.poison, memory_order_relaxed);
     for (uint64_t d = dead; d && (smp || poison); d &= d - 1) {
         unsigned i = w * 64 + (unsigned)__builtin_ctzll(d);
+        uint64_t bit = 1ull << (i & 63);
         void *p = (void *)(g->base + (uintptr_t)i * g->elemsize);
-        if ((smp >> (i & 63)) & 1) defer_profile_free(p);
+        if ((smp & bit) && !defer_profile_free(p)) {
+            kept |= bit;
+            continue;
+        }
         if (poison) memset(p, POISON, hpi_gc_obj_size(g));
     }
+    if (smp & ~kept) atomic_fetch_and(&g->sampled[w], ~(smp & ~kept));
+    return kept;
 }
 
 /* Sweep g, which the caller owns exclusively.  Returns the live objects. */
@@ -277,7 +314,11 @@ static uint32_t sweep_span(hpi_gcspan_t *g)
         if (dead) sweep_finalizers(g, w, dead);
         uint64_t m = atomic_load_explicit(&g->mark[w], memory_order_relaxed) | black;
         dead = allocd & ~m;
-        if (dead) sweep_dead(g, w, dead);
+        if (dead) {
+            uint64_t kept = sweep_dead(g, w, dead);
+            m |= kept;
+            dead &= ~kept;
+        }
         nfreed += (uint64_t)__builtin_popcountll(dead);
         g->alloc[w] = m & allocd;
         atomic_store_explicit(&g->mark[w], 0, memory_order_relaxed);
@@ -313,7 +354,11 @@ static hpi_gcspan_t *pop_unswept(gclass_t *gc)
     if (atomic_load_explicit(&gc->unswept.n, memory_order_relaxed) == 0) return NULL;
     hpi_lock(&gc->lock);
     hpi_gcspan_t *g = list_pop(&gc->unswept);
-    if (g != NULL) atomic_fetch_sub(&nunswept, 1); /* under the lock: fork sees both or neither */
+    if (g != NULL) { /* under the lock: fork sees both or neither */
+        atomic_fetch_add(&nsweeping, 1); /* first: the sum never passes 0 */
+        my_sweeping++;
+        atomic_fetch_sub(&nunswept, 1);
+    }
     hpi_unlock(&gc->lock);
     return g;
 }
@@ -482,6 +527,11 @@ static hpi_gcspan_t *span_from_lists(unsigned cls, bool noscan)
     while ((g = pop_unswept(gc)) != NULL) { /* lazy sweeping */
         if (sweep_span(g) < g->nelems) return g; /* an empty one is used too */
         file_swept(gc, g, g->nelems);
+        if (deferred.n > 0) { /* tell the profile outside crit, as a preempt point does */
+            hpi_gc_leave();
+            flush_profile_frees();
+            hpi_gc_enter();
+        }
         hpi_gc_preempt(); /* many full spans may come before a free slot */
     }
     return NULL;
@@ -601,7 +651,7 @@ static void sample(void *p, size_t size)
     hpi_gcspan_t *g = hpi_gcspan_of((uintptr_t)p);
     int64_t i = hpi_gc_index(g, (uintptr_t)p);
     atomic_fetch_or(&g->sampled[i >> 6], 1ull << (i & 63));
-    hpi_memprof_alloc(p, size);
+    hpi_memprof_alloc_gc(p, size, atomic_load_explicit(&hpi_gc.prof_epoch, memory_order_relaxed));
 }
 
 /* The caller has a cache (hpi_gc_cache_make). */
@@ -662,6 +712,7 @@ void hpi_gc_heap_fork_child(void)
         for (unsigned cls = 0; cls < HPI_NUM_CLASSES; cls++)
             n += atomic_load_explicit(&classes[k][cls].unswept.n, memory_order_relaxed);
     atomic_store(&nunswept, n);
+    atomic_store(&nsweeping, my_sweeping); /* the others' sweeps are gone with them */
     hpi_gcache_t *me = hpi_gc_tls.cache;
     reg.caches = me;
     if (me != NULL) me->next = me->prev = NULL;

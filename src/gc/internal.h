@@ -121,6 +121,7 @@ enum hpi_gc_phase { GCP_OFF, GCP_MARK, GCP_SWEEP };
 typedef struct hpi_gc_state {
     _Atomic int phase;        /* enum hpi_gc_phase; written by the collector */
     _Atomic uint32_t cycle;   /* bumped as each mark starts, world stopped */
+    _Atomic uint64_t prof_epoch; /* mark terminations so far (heap profile) */
     _Atomic int barrier;      /* hp_gc_use_barrier */
     _Atomic int wb_on;        /* the write barrier shades (concurrent mark) */
     _Atomic int percent;      /* GOGC; < 0 off */
@@ -204,6 +205,8 @@ HPI_INTERNAL void hpi_gc_heap_start_mark(void);
 HPI_INTERNAL void hpi_gc_heap_end_mark(void);
 /* Sweep one span, if one waits; false when none did. */
 HPI_INTERNAL bool hpi_gc_sweep_one(void);
+/* Publish the last cycle in the heap profile once it is swept. */
+HPI_INTERNAL void hpi_gc_publish_if_swept(void);
 HPI_INTERNAL uint64_t hpi_gc_spans_inuse_bytes(void);
 HPI_INTERNAL void hpi_gc_cache_release(void); /* thread exit */
 HPI_INTERNAL bool hpi_gc_cache_make(void);   /* outside crit */

@@ -47,6 +47,7 @@ hpi_bucket_t *hpi_buckets_find_locked(hpi_buckets_t *st, const uintptr_t *pcs, i
     hpi_bucket_t *b = hpi_meta_alloc(sizeof *b + (size_t)npcs * sizeof pcs[0]);
     if (b == NULL) return NULL;
     b->hash = h;
+    b->ext = NULL;
     b->key = key;
     b->npcs = npcs;
     memcpy(b->pcs, pcs, (size_t)npcs * sizeof pcs[0]);

@@ -21,6 +21,7 @@ typedef struct hpi_bucket {
     uint64_t hash;
     uint64_t key;                /* e.g. the object size */
     double v[HPI_BUCKET_VALUES]; /* store lock: the counters */
+    void *ext;                   /* store lock: the owning profile's extra state */
     int npcs;
     uintptr_t pcs[]; /* leaf first; return addresses */
 } hpi_bucket_t;

@@ -17,8 +17,15 @@
  * countdown in the allocator also counts, so the unsampling below is
  * unbiased; each live object's slot keeps its size for the free.  (Go
  * counts size-class bytes.)  A sample's "bytes" label is its bucket's mean
- * object size, exact when a stack always asks for one size.  Figures are current: there is no GC cycle to
- * wait for, unlike Go's "as of the last GC".
+ * object size, exact when a stack always asks for one size.
+ *
+ * When figures count.  malloc's objects count at once: there is no cycle
+ * to wait for.  GC objects (hotpath/gc.h) count as of the last completed
+ * collection, as in Go: an allocation made in epoch e (after e mark
+ * terminations) and the frees the sweep after termination e+1 finds wait
+ * in the bucket's pend[e % 3] and are added to its counters together once
+ * that sweep is done (hpi_memprof_gc_publish), so the profile shows the
+ * heap as the last collection found it, not garbage made since.
  */
 #define _GNU_SOURCE
 #include "prof/memprof.h"
@@ -49,9 +56,18 @@ typedef struct obj_slot {
     size_t size; /* the bytes asked for */
 } obj_slot_t;
 
+/* A bucket's GC events waiting for their cycle (bucket->ext). */
+typedef struct gc_pend {
+    struct gc_pend *next; /* store lock: mp.pend */
+    hpi_bucket_t *b;
+    double v[3][HPI_BUCKET_VALUES]; /* store lock: by epoch % 3 */
+} gc_pend_t;
+
 /* The buckets' lock (store.lock) also guards the object table. */
 static struct {
     hpi_buckets_t store;
+    gc_pend_t *pend;            /* store.lock: every bucket with GC events */
+    uint64_t published;         /* store.lock: the last epoch published */
     obj_slot_t *objs;           /* store.lock: capacity `cap`, a power of two */
     size_t cap, nobjs;          /* lock */
     uintptr_t self_lo, self_hi; /* libhotpath's text, when it is a shared library */
@@ -205,6 +221,63 @@ void hpi_memprof_alloc(void *p, size_t size)
     hpi_unlock(&mp.store.lock);
 }
 
+static gc_pend_t *pend_of_locked(hpi_bucket_t *b)
+{
+    if (b->ext == NULL) {
+        gc_pend_t *g = hpi_meta_alloc(sizeof *g);
+        if (g == NULL) return NULL;
+        memset(g, 0, sizeof *g);
+        g->b = b;
+        g->next = mp.pend;
+        mp.pend = g;
+        b->ext = g;
+    }
+    return b->ext;
+}
+
+void hpi_memprof_alloc_gc(void *p, size_t size, uint64_t epoch)
+{
+    uintptr_t pcs[HPI_STACK_MAX];
+    int n = skip_own_frames(pcs, hpi_stack_here(pcs, HPI_STACK_MAX, 0));
+    hpi_lock(&mp.store.lock);
+    hpi_bucket_t *b = hpi_buckets_find_locked(&mp.store, pcs, n, size_key(size));
+    gc_pend_t *g = b != NULL ? pend_of_locked(b) : NULL;
+    if (g != NULL) {
+        g->v[epoch % 3][ALLOCS] += 1;
+        g->v[epoch % 3][ALLOC_BYTES] += (double)size;
+        objs_insert_locked((uintptr_t)p, b, size);
+    }
+    hpi_unlock(&mp.store.lock);
+}
+
+void hpi_memprof_free_gc(void *p, uint64_t epoch)
+{
+    hpi_lock(&mp.store.lock);
+    size_t size;
+    hpi_bucket_t *b = objs_remove_locked((uintptr_t)p, &size);
+    gc_pend_t *g = b != NULL ? b->ext : NULL;
+    if (g != NULL) { /* published with the allocations of the epoch before */
+        g->v[(epoch + 2) % 3][FREES] += 1;
+        g->v[(epoch + 2) % 3][FREE_BYTES] += (double)size;
+    }
+    hpi_unlock(&mp.store.lock);
+}
+
+void hpi_memprof_gc_publish(uint64_t epoch)
+{
+    if (epoch == 0) return;
+    hpi_lock(&mp.store.lock);
+    for (; mp.published < epoch; mp.published++) {
+        unsigned k = (unsigned)(mp.published % 3); /* the epoch before mp.published + 1 */
+        for (gc_pend_t *g = mp.pend; g != NULL; g = g->next)
+            for (int i = 0; i < HPI_BUCKET_VALUES; i++) {
+                g->b->v[i] += g->v[k][i];
+                g->v[k][i] = 0;
+            }
+    }
+    hpi_unlock(&mp.store.lock);
+}
+
 void hpi_memprof_free(void *p)
 {
     hpi_lock(&mp.store.lock);
@@ -266,6 +339,7 @@ static int write_pprof(int fd, int allocs, const hpi_bucket_copy_t *r, size_t n,
     for (size_t i = 0; i < n && err == 0; i++) {
         int64_t v[4];
         const double *c = r[i].v;
+        if (c[ALLOCS] == 0) continue; /* GC objects not published yet */
         unsample(c[ALLOCS], c[ALLOC_BYTES], rate, &v[0], &v[1]);
         unsample(c[ALLOCS] - c[FREES], c[ALLOC_BYTES] - c[FREE_BYTES], rate, &v[2], &v[3]);
         int64_t mean = c[ALLOCS] > 0 ? (int64_t)(c[ALLOC_BYTES] / c[ALLOCS] + 0.5) : 0;
@@ -312,6 +386,7 @@ static int write_text(int fd, const hpi_bucket_copy_t *r, size_t n, int64_t rate
     for (size_t i = 0; i < n; i++) {
         const hpi_bucket_t *b = r[i].b;
         const double *c = r[i].v;
+        if (c[ALLOCS] == 0) continue; /* GC objects not published yet */
         dprintf(fd, "%.0f: %.0f [%.0f: %.0f] @", c[ALLOCS] - c[FREES],
                 c[ALLOC_BYTES] - c[FREE_BYTES], c[ALLOCS], c[ALLOC_BYTES]);
         for (int k = 0; k < b->npcs; k++)

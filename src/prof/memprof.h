@@ -17,6 +17,15 @@ HPI_INTERNAL void hpi_memprof_alloc(void *p, size_t size);
 /* A sampled object was freed (p is its start). */
 HPI_INTERNAL void hpi_memprof_free(void *p);
 
+/* The same for GC objects, which count as of the last collection (see
+ * memprof.c): `epoch` is the number of mark terminations so far when the
+ * object was allocated, or when the sweeper found it dead. */
+HPI_INTERNAL void hpi_memprof_alloc_gc(void *p, size_t size, uint64_t epoch);
+HPI_INTERNAL void hpi_memprof_free_gc(void *p, uint64_t epoch);
+/* The sweep after mark termination `epoch` is done: what it found and what
+ * was allocated before that termination count from now on. */
+HPI_INTERNAL void hpi_memprof_gc_publish(uint64_t epoch);
+
 /* Bytes to the next sampled allocation: exponential with mean `rate`
  * (Go's MemProfileRate); 0 for rate 1, INT64_MAX for rate 0.  `seed` is the
  * caller's per-thread random state. */

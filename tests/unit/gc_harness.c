@@ -177,6 +177,7 @@ static const subtest_t subtests[] = {
     {"gctrace", test_gctrace, 50},
     {"stats", test_stats, 50},
     {"misc", test_misc, 80},
+    {"heapprof", test_heapprof, 50},
 };
 
 int main(int argc, char **argv)
@@ -196,6 +197,6 @@ int main(int argc, char **argv)
         return 0;
     }
     fprintf(stderr, "usage: gc_test trees|graph|graph_barrier|finalizers|roots|memlimit|gctrace|"
-                    "stats|misc\n");
+                    "stats|misc|heapprof\n");
     return 2;
 }

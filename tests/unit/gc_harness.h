@@ -41,6 +41,7 @@ void test_graph_barrier(void);
 void test_finalizers(void);
 void test_roots(void);
 void test_memlimit(void);
+void test_heapprof(void);
 void test_gctrace(void);
 void test_stats(void);
 void test_misc(void);

@@ -20,6 +20,7 @@
 
 #include "hotpath/gc.h"
 #include "hotpath/memstats.h"
+#include "hotpath/prof.h"
 #include "test.h"
 #include "gc_harness.h"
 
@@ -571,3 +572,87 @@ void test_misc(void)
     misc_fork();
 }
 
+
+/* ---- heap profile of GC objects: as of the last collection ---- */
+
+enum { HP_N = 1000, HP_SIZE = 96 };
+static void **hp_live; /* the live site's objects (registered as roots) */
+
+/* Allocation sites, global so that the profile names them; they call
+ * hp_gc_alloc themselves, so that they are the profile's leaf frames. */
+NOINLINE void heapprof_site_live(int from, int to)
+{
+    for (int i = from; i < to; i++)
+        if ((hp_live[i] = hp_gc_alloc(HP_SIZE)) == NULL) die("hp_gc_alloc failed");
+}
+
+NOINLINE void heapprof_site_dead(void)
+{
+    for (int i = 0; i < HP_N; i++) {
+        void *volatile p = hp_gc_alloc(HP_SIZE);
+        if (p == NULL) die("hp_gc_alloc failed");
+    }
+}
+
+typedef struct site_counts {
+    long inuse, alloc; /* objects */
+} site_counts_t;
+
+/* The heap profile (legacy text, exact at rate 1): the objects of the
+ * records whose stack holds `fn`. */
+static site_counts_t site_counts(const char *fn)
+{
+    site_counts_t c = {0, 0};
+    FILE *f = tmpfile();
+    if (f == NULL || hp_profile_write("heap", fileno(f), 1) != 0) die("writing the heap profile");
+    rewind(f);
+    char line[4096];
+    long inuse = 0, alloc = 0;
+    bool counted = true;
+    while (fgets(line, sizeof line, f) != NULL) {
+        long a, b, d, e;
+        if (sscanf(line, "%ld: %ld [%ld: %ld] @", &a, &b, &d, &e) == 4) {
+            inuse = a, alloc = d, counted = false;
+        } else if (line[0] == '#' && !counted && strstr(line, fn) != NULL) {
+            c.inuse += inuse, c.alloc += alloc, counted = true;
+        }
+    }
+    fclose(f);
+    return c;
+}
+
+static void expect_site(const char *fn, long inuse, long alloc, const char *when)
+{
+    site_counts_t c = site_counts(fn);
+    EXPECT(c.inuse == inuse && c.alloc == alloc,
+           "%s: %s shows %ld in use and %ld allocated, want %ld and %ld", when, fn, c.inuse,
+           c.alloc, inuse, alloc);
+}
+
+/* Run with HOTPATH_MEMPROFILERATE=1 (every object sampled) and HOTPATH_GC=off
+ * (collections only when asked). */
+void test_heapprof(void)
+{
+    hp_live = calloc(2 * HP_N, sizeof *hp_live);
+    EXPECT(hp_gc_add_roots(hp_live, 2 * HP_N * sizeof *hp_live) == 0, "hp_gc_add_roots failed");
+    hp_gc_collect();
+    heapprof_site_live(0, HP_N);
+    heapprof_site_dead();
+    clear_stack(); /* the sites' dead frames, where the next calls' would be */
+    expect_site("heapprof_site_live", 0, 0, "before any collection");
+    expect_site("heapprof_site_dead", 0, 0, "before any collection");
+    hp_gc_collect();
+    expect_site("heapprof_site_live", HP_N, HP_N, "after a collection");
+    expect_site("heapprof_site_dead", 0, HP_N, "after a collection");
+    heapprof_site_live(HP_N, 2 * HP_N); /* not counted until the next one */
+    expect_site("heapprof_site_live", HP_N, HP_N, "allocated since the collection");
+    memset(hp_live, 0, HP_N * sizeof *hp_live);
+    hp_gc_collect();
+    expect_site("heapprof_site_live", HP_N, 2 * HP_N, "half dropped, collected once");
+    memset(hp_live, 0, 2 * HP_N * sizeof *hp_live);
+    clear_stack();
+    hp_gc_collect();
+    expect_site("heapprof_site_live", 0, 2 * HP_N, "all dropped, collected once");
+    EXPECT(hp_gc_remove_roots(hp_live) == 0, "hp_gc_remove_roots failed");
+    free(hp_live);
+}
