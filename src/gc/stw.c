@@ -56,18 +56,23 @@ static struct {
     int installed;
 } stw;
 
+/* Copy the callee-saved registers into regs[0..5] of the calling frame, so
+ * that a scan of the stack from there sees what they hold. */
+#if defined(__x86_64__)
+#define SPILL_CALLEE_SAVED(regs)                                                                   \
+    __asm__ volatile("movq %%rbx, 0(%0)\n\tmovq %%rbp, 8(%0)\n\tmovq %%r12, 16(%0)\n\t"            \
+                     "movq %%r13, 24(%0)\n\tmovq %%r14, 32(%0)\n\tmovq %%r15, 40(%0)"              \
+                     :                                                                             \
+                     : "r"(regs)                                                                   \
+                     : "memory")
+#else
+#define SPILL_CALLEE_SAVED(regs) __builtin_unwind_init()
+#endif
+
 static void spill_and_wait(void)
 {
     volatile uintptr_t regs[6];
-#if defined(__x86_64__)
-    __asm__ volatile("movq %%rbx, 0(%0)\n\tmovq %%rbp, 8(%0)\n\tmovq %%r12, 16(%0)\n\t"
-                     "movq %%r13, 24(%0)\n\tmovq %%r14, 32(%0)\n\tmovq %%r15, 40(%0)"
-                     :
-                     : "r"(regs)
-                     : "memory");
-#else
-    __builtin_unwind_init();
-#endif
+    SPILL_CALLEE_SAVED(regs);
     hpi_thread_t *t = hpi_thread_self();
     int gen = atomic_load(&stw.resume_gen);
     if (t != NULL) atomic_store(&t->gc_sp, (uintptr_t)regs);
@@ -205,15 +210,7 @@ void hpi_gc_blocking(void (*fn)(void *), void *arg)
         return;
     }
     volatile uintptr_t regs[7];
-#if defined(__x86_64__)
-    __asm__ volatile("movq %%rbx, 0(%0)\n\tmovq %%rbp, 8(%0)\n\tmovq %%r12, 16(%0)\n\t"
-                     "movq %%r13, 24(%0)\n\tmovq %%r14, 32(%0)\n\tmovq %%r15, 40(%0)"
-                     :
-                     : "r"(regs)
-                     : "memory");
-#else
-    __builtin_unwind_init();
-#endif
+    SPILL_CALLEE_SAVED(regs);
     regs[6] = (uintptr_t)arg;
     atomic_store(&t->gc_park_sp, (uintptr_t)regs);
     atomic_store(&t->gc_park, PARK_PARKED);
