@@ -185,7 +185,7 @@ static hpi_gcspan_t *gcspan_new(hpi_span_t *s, unsigned cls, bool noscan)
         g->nelems = hpi_class_nobjs[cls];
         g->divmagic = hpi_class_divmagic[cls];
     }
-    range_note(s->base, s->base + (s->npages << HPI_PAGE_SHIFT));
+    range_note(g->base, g->limit);
     /* Complete before it is on the list a forked child walks. */
     reg_lock();
     reg.nspans_bytes += s->npages << HPI_PAGE_SHIFT;
@@ -308,8 +308,7 @@ static uint32_t sweep_span(hpi_gcspan_t *g)
     uint32_t fi = atomic_load_explicit(&g->freeindex, memory_order_relaxed), live = 0;
     uint64_t nfreed = 0;
     for (unsigned w = 0; w * 64 < g->nelems; w++) {
-        uint64_t below = fi >= (w + 1) * 64 ? ~0ull : fi <= w * 64 ? 0 : (1ull << (fi - w * 64)) - 1;
-        uint64_t allocd = g->alloc[w] | below, black = hpi_gc_black_bits(g, w, fi);
+        uint64_t allocd = g->alloc[w] | hpi_gc_bits_below(w, fi), black = hpi_gc_black_bits(g, w, fi);
         uint64_t dead = allocd & ~(atomic_load_explicit(&g->mark[w], memory_order_relaxed) | black);
         if (dead) sweep_finalizers(g, w, dead);
         uint64_t m = atomic_load_explicit(&g->mark[w], memory_order_relaxed) | black;

@@ -167,28 +167,28 @@ static inline bool hpi_gc_allocated(const hpi_gcspan_t *g, uint64_t i)
     if (i < atomic_load_explicit(&g->freeindex, memory_order_relaxed)) return true;
     return (g->alloc[i >> 6] >> (i & 63)) & 1;
 }
-/* Bits of word w for the slots in [lo, hi). */
-static inline uint64_t hpi_gc_range_bits(unsigned w, uint32_t lo, uint32_t hi)
+/* Bits of word w for the slots below n. */
+static inline uint64_t hpi_gc_bits_below(unsigned w, uint32_t n)
 {
-    uint64_t below_hi = hi >= (w + 1) * 64 ? ~0ull : hi <= w * 64 ? 0 : (1ull << (hi - w * 64)) - 1;
-    uint64_t below_lo = lo >= (w + 1) * 64 ? ~0ull : lo <= w * 64 ? 0 : (1ull << (lo - w * 64)) - 1;
-    return below_hi & ~below_lo;
+    return n >= (w + 1) * 64 ? ~0ull : n <= w * 64 ? 0 : (1ull << (n - w * 64)) - 1;
+}
+/* g's owner has allocated black in this cycle's mark (black_from is valid). */
+static inline bool hpi_gc_black_now(const hpi_gcspan_t *g)
+{
+    return atomic_load_explicit(&g->black_gen, memory_order_relaxed) ==
+           atomic_load_explicit(&hpi_gc.cycle, memory_order_relaxed);
 }
 /* Word w's objects allocated black in this cycle's mark (fi: freeindex). */
 static inline uint64_t hpi_gc_black_bits(const hpi_gcspan_t *g, unsigned w, uint32_t fi)
 {
-    if (atomic_load_explicit(&g->black_gen, memory_order_relaxed) !=
-        atomic_load_explicit(&hpi_gc.cycle, memory_order_relaxed))
-        return 0;
+    if (!hpi_gc_black_now(g)) return 0;
     uint32_t from = atomic_load_explicit(&g->black_from, memory_order_relaxed);
-    return hpi_gc_range_bits(w, from, fi) & ~g->alloc[w];
+    return hpi_gc_bits_below(w, fi) & ~hpi_gc_bits_below(w, from) & ~g->alloc[w];
 }
 /* Slot i of g, allocated, was allocated black in this cycle's mark. */
 static inline bool hpi_gc_is_black(const hpi_gcspan_t *g, uint64_t i)
 {
-    return atomic_load_explicit(&g->black_gen, memory_order_relaxed) ==
-               atomic_load_explicit(&hpi_gc.cycle, memory_order_relaxed) &&
-           i >= atomic_load_explicit(&g->black_from, memory_order_relaxed) &&
+    return hpi_gc_black_now(g) && i >= atomic_load_explicit(&g->black_from, memory_order_relaxed) &&
            !((g->alloc[i >> 6] >> (i & 63)) & 1);
 }
 /* Bytes of the object(s) of g: a large object is its whole span (its

@@ -202,25 +202,6 @@ static uint64_t size_key(size_t size)
     return (size + step - 1) & ~(step - 1);
 }
 
-void hpi_memprof_alloc(void *p, size_t size)
-{
-    uintptr_t pcs[HPI_STACK_MAX];
-    /* From hpi_malloc_sampled's frame (which the entry point may have
-     * tail-called), drop the allocator's frames by address when the library
-     * is a shared object; when it is linked statically, the profile's
-     * drop_frames does it by name. */
-    int n = hpi_stack_here(pcs, HPI_STACK_MAX, 0);
-    n = skip_own_frames(pcs, n);
-    hpi_lock(&mp.store.lock);
-    hpi_bucket_t *b = hpi_buckets_find_locked(&mp.store, pcs, n, size_key(size));
-    if (b != NULL) {
-        b->v[ALLOCS] += 1;
-        b->v[ALLOC_BYTES] += (double)size;
-        objs_insert_locked((uintptr_t)p, b, size);
-    }
-    hpi_unlock(&mp.store.lock);
-}
-
 static gc_pend_t *pend_of_locked(hpi_bucket_t *b)
 {
     if (b->ext == NULL) {
@@ -235,33 +216,56 @@ static gc_pend_t *pend_of_locked(hpi_bucket_t *b)
     return b->ext;
 }
 
-void hpi_memprof_alloc_gc(void *p, size_t size, uint64_t epoch)
+/* The counters an event of b's counts in: its own (malloc's objects), or
+ * the waiting ones of an epoch (GC objects); NULL when out of memory. */
+static double *counters_locked(hpi_bucket_t *b, bool gc, uint64_t epoch)
+{
+    if (!gc) return b->v;
+    gc_pend_t *g = pend_of_locked(b);
+    return g != NULL ? g->v[epoch % 3] : NULL;
+}
+
+/* Inlined into its callers, so that the stack has no frame of its own to
+ * drop when the library is linked statically (drop_frames cuts hpi_.*). */
+static inline __attribute__((always_inline)) void record_alloc(void *p, size_t size, bool gc,
+                                                                uint64_t epoch)
 {
     uintptr_t pcs[HPI_STACK_MAX];
+    /* From the sampling function's frame (which the entry point may have
+     * tail-called), drop the allocator's frames by address when the library
+     * is a shared object; when it is linked statically, the profile's
+     * drop_frames does it by name. */
     int n = skip_own_frames(pcs, hpi_stack_here(pcs, HPI_STACK_MAX, 0));
     hpi_lock(&mp.store.lock);
     hpi_bucket_t *b = hpi_buckets_find_locked(&mp.store, pcs, n, size_key(size));
-    gc_pend_t *g = b != NULL ? pend_of_locked(b) : NULL;
-    if (g != NULL) {
-        g->v[epoch % 3][ALLOCS] += 1;
-        g->v[epoch % 3][ALLOC_BYTES] += (double)size;
+    double *v = b != NULL ? counters_locked(b, gc, epoch) : NULL;
+    if (v != NULL) {
+        v[ALLOCS] += 1;
+        v[ALLOC_BYTES] += (double)size;
         objs_insert_locked((uintptr_t)p, b, size);
     }
     hpi_unlock(&mp.store.lock);
 }
 
-void hpi_memprof_free_gc(void *p, uint64_t epoch)
+/* A GC object's free is counted with the allocations of the epoch before
+ * the sweep's. */
+static void record_free(void *p, bool gc, uint64_t epoch)
 {
     hpi_lock(&mp.store.lock);
     size_t size;
     hpi_bucket_t *b = objs_remove_locked((uintptr_t)p, &size);
-    gc_pend_t *g = b != NULL ? b->ext : NULL;
-    if (g != NULL) { /* published with the allocations of the epoch before */
-        g->v[(epoch + 2) % 3][FREES] += 1;
-        g->v[(epoch + 2) % 3][FREE_BYTES] += (double)size;
+    double *v = b != NULL ? counters_locked(b, gc, epoch + 2) : NULL;
+    if (v != NULL) {
+        v[FREES] += 1;
+        v[FREE_BYTES] += (double)size;
     }
     hpi_unlock(&mp.store.lock);
 }
+
+void hpi_memprof_alloc(void *p, size_t size) { record_alloc(p, size, false, 0); }
+void hpi_memprof_free(void *p) { record_free(p, false, 0); }
+void hpi_memprof_alloc_gc(void *p, size_t size, uint64_t epoch) { record_alloc(p, size, true, epoch); }
+void hpi_memprof_free_gc(void *p, uint64_t epoch) { record_free(p, true, epoch); }
 
 void hpi_memprof_gc_publish(uint64_t epoch)
 {
@@ -274,18 +278,6 @@ void hpi_memprof_gc_publish(uint64_t epoch)
                 g->b->v[i] += g->v[k][i];
                 g->v[k][i] = 0;
             }
-    }
-    hpi_unlock(&mp.store.lock);
-}
-
-void hpi_memprof_free(void *p)
-{
-    hpi_lock(&mp.store.lock);
-    size_t size;
-    hpi_bucket_t *b = objs_remove_locked((uintptr_t)p, &size);
-    if (b != NULL) {
-        b->v[FREES] += 1;
-        b->v[FREE_BYTES] += (double)size;
     }
     hpi_unlock(&mp.store.lock);
 }
