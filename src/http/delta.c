@@ -20,10 +20,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "hotpath/prof.h"
 #include "http/server.h"
+#include "prof/pblib.h"
 #include "prof/pprof.h"
 #include "prof/profile.pb-c.h"
 
@@ -44,7 +44,8 @@ static unsigned char *gunzip_fd(int fd, size_t *n)
     memset(&z, 0, sizeof z);
     size_t cap = (size_t)len * 4 + 4096, used = 0;
     unsigned char *out = malloc(cap);
-    int zr = out != NULL ? inflateInit2(&z, 16 + MAX_WBITS) : Z_MEM_ERROR;
+    int zr = out != NULL ? hpi_z.inflateInit2_(&z, 16 + MAX_WBITS, ZLIB_VERSION, (int)sizeof z)
+                         : Z_MEM_ERROR;
     z.next_in = in;
     z.avail_in = (uInt)len;
     while (zr == Z_OK) {
@@ -55,10 +56,10 @@ static unsigned char *gunzip_fd(int fd, size_t *n)
         }
         z.next_out = out + used;
         z.avail_out = (uInt)(cap - used);
-        zr = inflate(&z, Z_NO_FLUSH);
+        zr = hpi_z.inflate(&z, Z_NO_FLUSH);
         used = cap - z.avail_out;
     }
-    inflateEnd(&z);
+    hpi_z.inflateEnd(&z);
     free(in);
     if (zr != Z_STREAM_END) {
         free(out);
@@ -73,7 +74,8 @@ static profile_t *take(const char *name, int *err)
 {
     int fd = hpi_http_memfd();
     if (fd < 0) return *err = errno, NULL;
-    *err = hp_profile_write(name, fd, 0);
+    *err = hpi_pblib_load();
+    if (*err == 0) *err = hp_profile_write(name, fd, 0);
     size_t n = 0;
     unsigned char *raw = *err == 0 ? gunzip_fd(fd, &n) : NULL;
     close(fd);

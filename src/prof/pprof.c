@@ -36,8 +36,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
+#include "prof/pblib.h"
 #include "prof/prof.h"
 #include "prof/profile.pb-c.h"
 #include "prof/symbolize.h"
@@ -727,7 +727,7 @@ static int pp_gzip_to(int fd, z_stream *z, unsigned char *out)
     do {
         z->next_out = out;
         z->avail_out = PP_OUT_CHUNK;
-        zr = deflate(z, Z_FINISH);
+        zr = hpi_z.deflate(z, Z_FINISH);
         if (zr == Z_STREAM_ERROR || zr == Z_BUF_ERROR) return EIO; /* no progress possible */
         err = pp_write_all(fd, out, PP_OUT_CHUNK - z->avail_out);
     } while (err == 0 && zr != Z_STREAM_END);
@@ -740,7 +740,8 @@ static int pp_gzip_write(int fd, unsigned char *in, size_t n)
     if (out == NULL) return ENOMEM;
     z_stream z;
     memset(&z, 0, sizeof(z));
-    int zr = deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY);
+    int zr = hpi_z.deflateInit2_(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY,
+                                 ZLIB_VERSION, (int)sizeof z);
     if (zr != Z_OK) {
         free(out);
         return zr == Z_MEM_ERROR ? ENOMEM : EINVAL;
@@ -748,13 +749,14 @@ static int pp_gzip_write(int fd, unsigned char *in, size_t n)
     z.next_in = in;
     z.avail_in = (uInt)n;
     int err = (size_t)z.avail_in == n ? pp_gzip_to(fd, &z, out) : EFBIG;
-    deflateEnd(&z);
+    hpi_z.deflateEnd(&z);
     free(out);
     return err;
 }
 
 int hpi_pprof_emit(const void *msg, int fd)
 {
+    if (hpi_pblib_load() != 0) return ENOENT;
     const Perftools__Profiles__Profile *m = msg;
     size_t n = perftools__profiles__profile__get_packed_size(m);
     unsigned char *buf = malloc(n ? n : 1);
@@ -768,6 +770,7 @@ int hpi_pprof_emit(const void *msg, int fd)
 int hpi_pprof_write(hpi_pprof_t *p, int fd)
 {
     if (p->oom) return ENOMEM;
+    if (hpi_pblib_load() != 0) return ENOENT; /* before anything is built */
     hpi_prof_internal_enter();
     pp_enc_t e;
     memset(&e, 0, sizeof(e));

@@ -5,7 +5,8 @@
 #           are the leaves (the allocator's frames are dropped);
 #   rate 4096: sampled, unsampled figures within 10% of the truth;
 #   debug=1 text form; HOTPATH_MEMPROFILE written at exit and on SIGTERM;
-#   no debuginfod server asked while writing.
+#   no debuginfod server asked while writing; without zlib (a stand-in
+#   libz.so.1 that lacks its functions) a clear error, no crash.
 # Usage: memprof_test.sh path/to/memprof_prog path/to/memprof_prog_nodebug
 set -uo pipefail
 prog=$1 nodebug=$2
@@ -83,5 +84,20 @@ st=$?
 [[ $st == 143 ]] && ok || bad "killed by SIGTERM, exit status $st (want 143)"
 python3 "$here/pprof_values.py" "$tmp/term.pb" >"$tmp/term.values" && grep -q "^flat site_small 200000 " "$tmp/term.values" \
   && ok || bad "no readable heap profile after SIGTERM: $(head -3 "$tmp/term.values" 2>/dev/null)"
+
+# zlib and libprotobuf-c are loaded when the first profile is written: a
+# libz.so.1 without zlib's functions makes the write fail with a clear
+# error; the program goes on and exits normally.
+mkdir "$tmp/fakez"
+if echo 'int not_zlib;' | cc -shared -x c - -o "$tmp/fakez/libz.so.1"; then
+  LD_LIBRARY_PATH="$tmp/fakez" "$prog" 1 "$tmp/z.pb" >/dev/null 2>"$tmp/z.err"
+  st=$?
+  [[ $st -lt 128 ]] && ok || bad "without zlib the program died: status $st"
+  grep -q "cannot load libz.so.1 (Debian package zlib1g): profiles cannot be written" "$tmp/z.err" \
+    && ok || bad "without zlib, no clear error: $(head -3 "$tmp/z.err")"
+  [[ ! -s $tmp/z.pb ]] && ok || bad "without zlib a profile was written anyway"
+else
+  bad "cannot build the stand-in libz.so.1"
+fi
 
 finish
