@@ -29,7 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-enum { PAGE_SIZE = 8192, MAX_SMALL = 32768, SMALL_CUTOFF = 1024, LARGE_STEP = 128, MAX_CLASSES = 128 };
+enum { PAGE_SIZE = 8192, MAX_SMALL = 32768, MAX_CLASSES = 128 };
 
 typedef struct {
     unsigned size, npages, nobjs, align;
@@ -110,9 +110,7 @@ static void print_header(void)
         prev = k->size;
     }
     printf(" */\n#ifndef HPI_SIZECLASSES_H\n#define HPI_SIZECLASSES_H\n\n#include <stdint.h>\n\n");
-    printf("#define HPI_NUM_CLASSES %d\n#define HPI_MAX_SMALL %d\n#define HPI_SMALL_CUTOFF %d\n"
-           "#define HPI_LARGE_STEP %d\n\n",
-           nclasses, MAX_SMALL, SMALL_CUTOFF, LARGE_STEP);
+    printf("#define HPI_NUM_CLASSES %d\n#define HPI_MAX_SMALL %d\n\n", nclasses, MAX_SMALL);
 }
 
 static void print_column(const char *type, const char *name, int field)
@@ -141,11 +139,12 @@ int main(void)
     print_column("uint8_t", "hpi_class_npages", 1);
     print_column("uint16_t", "hpi_class_nobjs", 2);
     print_column("uint32_t", "hpi_class_divmagic", 3);
-    printf("/* Class of a size up to HPI_SMALL_CUTOFF: hpi_size_to_class8[(size + 7) >> 3]. */\n");
-    print_table("hpi_size_to_class8", 0, 8, SMALL_CUTOFF);
-    printf("/* Class of a larger small size: "
-           "hpi_size_to_class128[(size - HPI_SMALL_CUTOFF + 127) >> 7]. */\n");
-    print_table("hpi_size_to_class128", SMALL_CUTOFF, LARGE_STEP, MAX_SMALL);
+    /* One table for every small size, 4 KiB: malloc finds the class with
+     * one load and no branch (Go has two tables, the second in steps of
+     * 128 above 1 KiB; only the lines of the sizes a program uses are
+     * ever cached). */
+    printf("/* Class of a size up to HPI_MAX_SMALL: hpi_size_to_class8[(size + 7) >> 3]. */\n");
+    print_table("hpi_size_to_class8", 0, 8, MAX_SMALL);
     printf("#endif /* HPI_SIZECLASSES_H */\n");
     return 0;
 }

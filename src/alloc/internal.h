@@ -190,8 +190,7 @@ static inline void *hpi_object_start(const hpi_span_t *s, const void *p)
 
 static inline unsigned hpi_size_class(size_t size)
 {
-    if (size <= HPI_SMALL_CUTOFF) return hpi_size_to_class8[(size + 7) >> 3];
-    return hpi_size_to_class128[(size - HPI_SMALL_CUTOFF + HPI_LARGE_STEP - 1) >> 7];
+    return hpi_size_to_class8[(size + 7) >> 3]; /* size <= HPI_MAX_SMALL */
 }
 
 static inline size_t hpi_pages_for(size_t size)

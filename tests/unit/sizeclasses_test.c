@@ -29,8 +29,7 @@ enum { HP_PAGE = 8192 };
 
 static int class_for(size_t size)
 {
-    if (size <= HPI_SMALL_CUTOFF) return hpi_size_to_class8[(size + 7) >> 3];
-    return hpi_size_to_class128[(size - HPI_SMALL_CUTOFF + 127) >> 7];
+    return hpi_size_to_class8[(size + 7) >> 3];
 }
 
 static void test_sizes(void)
@@ -68,9 +67,7 @@ static void test_divmagic(void)
 
 static void test_lookup(void)
 {
-    CHECK_EQ(sizeof hpi_size_to_class8, HPI_SMALL_CUTOFF / 8 + 1);
-    CHECK_EQ(sizeof hpi_size_to_class128,
-             (HPI_MAX_SMALL - HPI_SMALL_CUTOFF) / HPI_LARGE_STEP + 1);
+    CHECK_EQ(sizeof hpi_size_to_class8, HPI_MAX_SMALL / 8 + 1);
     int bad = 0;
     for (size_t s = 1; s <= HPI_MAX_SMALL; s++) {
         int c = class_for(s);
