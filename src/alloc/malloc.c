@@ -147,13 +147,18 @@ void *hpi_calloc(size_t n, size_t size)
     return p;
 }
 
+/* Bytes usable at p, in in-use span s. */
+static size_t usable_in(const hpi_span_t *s, const void *p)
+{
+    if (s->sizeclass == 0) return (s->base + (s->npages << HPI_PAGE_SHIFT)) - (uintptr_t)p;
+    return s->elemsize - ((uintptr_t)p - (uintptr_t)hpi_object_start(s, p));
+}
+
 size_t hpi_usable_size(const void *p)
 {
     if (p == NULL) return 0;
     hpi_span_t *s = hpi_span_of_checked(p);
-    if (s == NULL) return 0;
-    if (s->sizeclass == 0) return (s->base + (s->npages << HPI_PAGE_SHIFT)) - (uintptr_t)p;
-    return s->elemsize - ((uintptr_t)p - (uintptr_t)hpi_object_start(s, p));
+    return s != NULL ? usable_in(s, p) : 0;
 }
 
 size_t hpi_good_size(size_t size)
@@ -204,7 +209,7 @@ void *hpi_realloc(void *p, size_t size)
         errno = EINVAL;
         return NULL;
     }
-    size_t usable = hpi_usable_size(p);
+    size_t usable = usable_in(s, p);
     if (s->sizeclass != 0 && size <= usable && size >= usable / 2) return p;
     if (s->sizeclass == 0) {
         void *q = realloc_large_in_place(s, p, size);
