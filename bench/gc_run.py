@@ -260,16 +260,9 @@ def run_all(args, ws, impls):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
-    ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--quick", action="store_true", help="small sizes (for the smoke test)")
-    ap.add_argument("--only", default="", help="regex of workload names")
+    run.common_args(ap, 3, "exit 1 if any run fails or fails its checks (speed is never asserted)")
     ap.add_argument("--impls", default=",".join(IMPLS), help="backends, comma-separated")
     ap.add_argument("--out", help="raw result lines (default BUILD/bench_gc.txt)")
-    ap.add_argument("--markdown", help="also write the tables to this file")
-    ap.add_argument("--list", action="store_true", help="list the workloads and exit")
-    ap.add_argument("--check", action="store_true",
-                    help="exit 1 if any run fails or fails its checks (speed is never asserted)")
     args = ap.parse_args()
 
     ws = [w for w in WORKLOADS if re.search(args.only, w.name)]

@@ -181,17 +181,21 @@ def fmt_time(v, kind):
     return "%.2f s" % v
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def common_args(ap, reps, check_help):
+    """The options run.py and gc_run.py share."""
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
-    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--reps", type=int, default=reps)
     ap.add_argument("--quick", action="store_true", help="small sizes (for the smoke test)")
     ap.add_argument("--only", default="", help="regex of workload names")
-    ap.add_argument("--allocators", default="glibc,jemalloc,mimalloc,tcmalloc,hotpath")
-    ap.add_argument("--markdown", help="also write the table to this file")
+    ap.add_argument("--markdown", help="also write the table(s) to this file")
     ap.add_argument("--list", action="store_true", help="list the workloads and exit")
-    ap.add_argument("--check", action="store_true",
-                    help="exit 1 if any run fails (speed is never asserted)")
+    ap.add_argument("--check", action="store_true", help=check_help)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    common_args(ap, 5, "exit 1 if any run fails (speed is never asserted)")
+    ap.add_argument("--allocators", default="glibc,jemalloc,mimalloc,tcmalloc,hotpath")
     args = ap.parse_args()
 
     if args.list:

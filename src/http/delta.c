@@ -74,8 +74,7 @@ static profile_t *take(const char *name, int *err)
 {
     int fd = hpi_http_memfd();
     if (fd < 0) return *err = errno, NULL;
-    *err = hpi_pblib_load();
-    if (*err == 0) *err = hp_profile_write(name, fd, 0);
+    *err = hp_profile_write(name, fd, 0); /* loads zlib and protobuf-c first */
     size_t n = 0;
     unsigned char *raw = *err == 0 ? gunzip_fd(fd, &n) : NULL;
     close(fd);

@@ -818,23 +818,27 @@ static void park_hold(void)
 }
 #endif
 
+/* Make an object of kind, known only through *obf (obfuscated), let hold()
+ * keep it in a register alone, and say in *ok whether it came back intact. */
+static void hold_and_check(volatile uintptr_t *obf, int kind, void (*hold)(void), atomic_int *ok)
+{
+    *obf = (uintptr_t)robj_make(kind) ^ OBF_KEY;
+    clear_stack();
+    hold();
+    atomic_store(ok, robj_intact((void *)(*obf ^ OBF_KEY), kind) ? 1 : -1);
+}
+
 static void *roots_parker(void *arg)
 {
     (void)arg;
-    park_obf = (uintptr_t)robj_make(R_PARKED) ^ OBF_KEY;
-    clear_stack();
-    park_hold();
-    atomic_store(&parker_ok, robj_intact((void *)(park_obf ^ OBF_KEY), R_PARKED) ? 1 : -1);
+    hold_and_check(&park_obf, R_PARKED, park_hold, &parker_ok);
     return NULL;
 }
 
 static void *roots_spinner(void *arg)
 {
     (void)arg;
-    reg_obf = (uintptr_t)robj_make(R_REGISTER) ^ OBF_KEY;
-    clear_stack();
-    reg_hold();
-    atomic_store(&spinner_ok, robj_intact((void *)(reg_obf ^ OBF_KEY), R_REGISTER) ? 1 : -1);
+    hold_and_check(&reg_obf, R_REGISTER, reg_hold, &spinner_ok);
     return NULL;
 }
 
