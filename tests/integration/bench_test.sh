@@ -73,8 +73,8 @@ done
 [[ $(grep -c "^BenchmarkBytes$sfx.*MB/s" "$tmp/m") == 3 ]] && ok || bad "-count 3 with MB/s: $(cat "$tmp/m")"
 [[ $(field "BenchmarkMetric$sfx" allocsperrun "$tmp/m") == 2.000 && $(field "BenchmarkMetric$sfx" widgets/op "$tmp/m") == 42.50 ]] \
   && ok || bad "metrics: $(cat "$tmp/m")"
-head -4 "$tmp/m" | grep -q "^goos: linux$" && grep -q "^pkg: bench_prog$" "$tmp/m" && tail -2 "$tmp/m" | grep -q "^PASS$" \
-  && tail -1 "$tmp/m" | grep -q "^ok  	bench_prog	" && ok || bad "go test framing: $(cat "$tmp/m")"
+grep -q "^goos: linux$" <(head -4 "$tmp/m") && grep -q "^pkg: bench_prog$" "$tmp/m" && grep -q "^PASS$" <(tail -2 "$tmp/m") \
+  && grep -q "^ok  	bench_prog	" <(tail -1 "$tmp/m") && ok || bad "go test framing: $(cat "$tmp/m")"
 
 # A failing benchmark: its message, FAIL, status 1; the others still run.
 BENCH_FAIL=1 "$prog" -bench 'MayFail|Bytes' -benchtime 10x >"$tmp/f" 2>&1
