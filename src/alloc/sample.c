@@ -22,12 +22,18 @@
 #include "prof/memprof.h"
 #include "prof/prof.h"
 
-/* Spans for sampled small objects, per class: those with a free object are
- * on `nonfull` (linked by next/prev); full ones are on no list. */
-static struct {
-    hpi_lock_t lock;
-    hpi_span_t *nonfull[HPI_NUM_CLASSES]; /* lock */
-} pool = {HPI_LOCK_INIT, {0}};
+/* Spans for sampled small objects, one pool per class, each with its own
+ * lock, so that threads sampling objects of different classes do not meet:
+ * spans with a free object are on `nonfull` (linked by next/prev); full
+ * ones are on no list.  A span whose objects are all free stays on the list
+ * while it is the class's only empty one (`nempty`), so that a class
+ * sampled now and then does not make and unmake a span each time. */
+typedef struct {
+    _Alignas(HPI_CACHE_LINE) hpi_lock_t lock;
+    hpi_span_t *nonfull; /* lock */
+    unsigned nempty;     /* lock: spans on nonfull with used == 0 */
+} sample_pool_t;
+static sample_pool_t pools[HPI_NUM_CLASSES];
 
 void hpi_sample_reset(hpi_mcache_t *mc)
 {
@@ -36,42 +42,44 @@ void hpi_sample_reset(hpi_mcache_t *mc)
     mc->sample_left = hpi_memprof_next_sample(hpi_options.memprofile_rate, &mc->sample_seed);
 }
 
-static void nonfull_push_locked(unsigned c, hpi_span_t *s)
+static void nonfull_push_locked(sample_pool_t *pl, hpi_span_t *s)
 {
     s->prev = NULL;
-    s->next = pool.nonfull[c];
+    s->next = pl->nonfull;
     if (s->next) s->next->prev = s;
-    pool.nonfull[c] = s;
+    pl->nonfull = s;
 }
 
-static void nonfull_unlink_locked(unsigned c, hpi_span_t *s)
+static void nonfull_unlink_locked(sample_pool_t *pl, hpi_span_t *s)
 {
     if (s->prev)
         s->prev->next = s->next;
     else
-        pool.nonfull[c] = s->next;
+        pl->nonfull = s->next;
     if (s->next) s->next->prev = s->prev;
     s->next = s->prev = NULL;
 }
 
 static void *small_sampled(unsigned c)
 {
-    hpi_lock(&pool.lock);
-    hpi_span_t *s = pool.nonfull[c];
+    sample_pool_t *pl = &pools[c];
+    hpi_lock(&pl->lock);
+    hpi_span_t *s = pl->nonfull;
     if (s == NULL) {
         s = hpi_heap_alloc_small(c);
         if (s == NULL) {
-            hpi_unlock(&pool.lock);
+            hpi_unlock(&pl->lock);
             return NULL;
         }
         atomic_store_explicit(&s->xowner, HPI_OWNER_SAMPLED, memory_order_release);
-        nonfull_push_locked(c, s);
+        nonfull_push_locked(pl, s);
+        pl->nempty++;
     }
     hpi_block_t *b = s->free;
     s->free = b->next;
-    s->used++;
-    if (s->free == NULL) nonfull_unlink_locked(c, s);
-    hpi_unlock(&pool.lock);
+    if (s->used++ == 0) pl->nempty--;
+    if (s->free == NULL) nonfull_unlink_locked(pl, s);
+    hpi_unlock(&pl->lock);
     hpi_mcache_count_small(c, 0);
     return b;
 }
@@ -79,14 +87,21 @@ static void *small_sampled(unsigned c)
 static void small_free(hpi_span_t *s, void *p)
 {
     unsigned c = s->sizeclass;
+    sample_pool_t *pl = &pools[c];
     hpi_block_t *b = p;
-    hpi_lock(&pool.lock);
-    if (s->free == NULL) nonfull_push_locked(c, s);
+    hpi_lock(&pl->lock);
+    if (s->free == NULL) nonfull_push_locked(pl, s);
     b->next = s->free;
     s->free = b;
-    bool release = --s->used == 0 && (s->prev != NULL || s->next != NULL);
-    if (release) nonfull_unlink_locked(c, s);
-    hpi_unlock(&pool.lock);
+    bool release = false;
+    if (--s->used == 0) {
+        release = pl->nempty > 0; /* keep one empty span per class */
+        if (release)
+            nonfull_unlink_locked(pl, s);
+        else
+            pl->nempty++;
+    }
+    hpi_unlock(&pl->lock);
     hpi_mcache_count_small(c, 1);
     if (release) {
         hpi_span_disown(s);
@@ -133,13 +148,16 @@ void hpi_free_sampled(hpi_span_t *s, void *p)
 
 void hpi_sample_fork_prepare(void)
 {
-    hpi_lock(&pool.lock);
+    for (unsigned c = 0; c < HPI_NUM_CLASSES; c++)
+        hpi_lock(&pools[c].lock);
 }
 void hpi_sample_fork_parent(void)
 {
-    hpi_unlock(&pool.lock);
+    for (unsigned c = HPI_NUM_CLASSES; c-- > 0;)
+        hpi_unlock(&pools[c].lock);
 }
 void hpi_sample_fork_child(void)
 {
-    hpi_lock_reinit(&pool.lock);
+    for (unsigned c = 0; c < HPI_NUM_CLASSES; c++)
+        hpi_lock_reinit(&pools[c].lock);
 }
