@@ -7,12 +7,21 @@
  *
  * Every object gets an 8-byte stamp (or size bytes, if smaller) that is
  * checked before the free.  Reports ns_per_op, one op = one malloc + one free.
+ *
+ * --toggle=R (hotpath only): the heap sampler's own cost, measured inside one
+ *   process.  The run is cut into chunks of --chunk ops that alternate
+ *   between hp_set_memprofile_rate(R) and 0; ns_per_op is the median chunk
+ *   with sampling off, and a second line gives the median with it on.  Two
+ *   processes (one with sampling, one without) differ by more than that on
+ *   this machine, for reasons that are not work done (docs/PERFORMANCE.md).
  */
 #include "common.h"
 
+#include <dlfcn.h>
+#include <stdio.h>
 #include <stdlib.h>
 
-static long size = 32, ops = 50000000, batch = 1, seed = 1;
+static long size = 32, ops = 50000000, batch = 1, seed = 1, toggle = 0, chunk = 200000;
 
 static void tight_loop(uint64_t n, size_t sz)
 {
@@ -43,6 +52,54 @@ static void batch_loop(uint64_t rounds, size_t sz, size_t nb, void **slot)
     }
 }
 
+static void run_ops(uint64_t rounds, size_t nb, void **slot)
+{
+    if (nb == 1)
+        tight_loop(rounds, (size_t)size);
+    else
+        batch_loop(rounds, (size_t)size, nb, slot);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, size_t n)
+{
+    qsort(v, n, sizeof v[0], cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* --toggle: chunks alternating sampling on and off in this process. */
+static void toggled(void **slot)
+{
+    typedef long long (*set_rate_fn)(long long);
+    set_rate_fn set_rate = (set_rate_fn)(uintptr_t)dlsym(RTLD_DEFAULT, "hp_set_memprofile_rate");
+    if (set_rate == NULL)
+        hpb_die(HPB_EXIT_USAGE, "--toggle needs hotpath (hp_set_memprofile_rate not found)");
+    uint64_t per = (uint64_t)(chunk + batch - 1) / (uint64_t)batch;
+    size_t n = (size_t)((ops + chunk - 1) / chunk);
+    if (n < 4) n = 4;
+    double *t[2] = {hpb_malloc(n * sizeof(double)), hpb_malloc(n * sizeof(double))};
+    size_t k[2] = {0, 0};
+    for (size_t i = 0; i < n; i++) {
+        int on = (int)(i & 1);
+        set_rate(on ? toggle : 0);
+        uint64_t t0 = hpb_now_ns();
+        run_ops(per, (size_t)batch, slot);
+        t[on][k[on]++] = (double)(hpb_now_ns() - t0) / (double)(per * (uint64_t)batch);
+    }
+    set_rate(0);
+    double off = median(t[0], k[0]), on = median(t[1], k[1]);
+    printf("toggle rate=%ld ns_per_op_off=%.4f ns_per_op_on=%.4f chunks=%zu\n", toggle, off, on, n);
+    hpb_report("ns_per_op", off, off * (double)(n * per * (uint64_t)batch) / 1e9,
+               n * per * (uint64_t)batch);
+    free(t[0]);
+    free(t[1]);
+}
+
 int main(int argc, char **argv)
 {
     const hpb_opt_t opts[] = {
@@ -50,21 +107,25 @@ int main(int argc, char **argv)
         {"ops", &ops, "malloc+free pairs in total"},
         {"batch", &batch, "objects allocated before they are freed (1 = tight loop)"},
         {"seed", &seed, "first stamp value"},
+        {"toggle", &toggle, "hotpath: alternate chunks with heap sampling at this rate and off"},
+        {"chunk", &chunk, "ops per chunk with --toggle"},
     };
     hpb_parse_args(argc, argv, "malloc+free pair loop of small objects; reports ns_per_op.", opts,
                    sizeof(opts) / sizeof(opts[0]));
-    if (size < 1 || ops < 1 || batch < 1)
-        hpb_die(HPB_EXIT_USAGE, "size, ops and batch must be positive");
+    if (size < 1 || ops < 1 || batch < 1 || toggle < 0 || chunk < 1)
+        hpb_die(HPB_EXIT_USAGE, "size, ops, batch and chunk must be positive, toggle not negative");
 
     uint64_t rounds = (uint64_t)(ops + batch - 1) / (uint64_t)batch;
     uint64_t total = rounds * (uint64_t)batch;
     void **slot = batch > 1 ? hpb_malloc((size_t)batch * sizeof(void *)) : NULL;
 
+    if (toggle > 0) {
+        toggled(slot);
+        free(slot);
+        return 0;
+    }
     uint64_t t0 = hpb_now_ns();
-    if (batch == 1)
-        tight_loop(total, (size_t)size);
-    else
-        batch_loop(rounds, (size_t)size, (size_t)batch, slot);
+    run_ops(rounds, (size_t)batch, slot);
     double secs = (double)(hpb_now_ns() - t0) / 1e9;
 
     free(slot);

@@ -10,7 +10,8 @@ Three tables, each from interleaved repetitions (medians):
 2. Heap sampling at the default rate (512 KiB) on the allocator workloads of
    run.py (sqlite3 and redis-server too): hotpath with HOTPATH_MEMPROFILERATE=0 against the default, runs
    paired with their order alternating, and an A/A pair for the noise floor.
-   Target: <= 2%.
+   Target: <= 2%.  Then the pair loops once more, with sampling switched on
+   and off in chunks of one process (bench_pairloop --toggle).
 3. Recording every allocation, for the record, on the churn workload:
    hotpath at rate 1; gperftools' heap profiler (libtcmalloc with
    HEAPPROFILE); heaptrack; and the plain allocators for scale.
@@ -19,6 +20,7 @@ Usage: bench/prof.py [--build DIR] [--reps N] [--quick] [--only cpu,heap,rate1]
 """
 import argparse
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -124,6 +126,36 @@ def heap_table(args, hp):
     return worst
 
 
+TOGGLE = re.compile(r"^toggle rate=\d+ ns_per_op_off=([0-9.]+) ns_per_op_on=([0-9.]+)", re.M)
+
+
+def toggle_table(args, hp):
+    """The pair loops again, with sampling switched on and off in chunks of
+    one process (bench_pairloop --toggle): the sampler's own cost, without
+    the difference between two processes' steady states."""
+    print("\n## Heap sampling in one process (chunks of 200k pairs, on and off in turn)\n")
+    print("| workload | off | on (524288) | overhead |\n|---|---|---|---|")
+    worst = 0.0
+    for w in run.workloads(args.build):
+        if w.name not in ("pair-tight", "pair-batch"):
+            continue
+        argv = w.argv + (w.quick if args.quick else []) + ["--toggle=524288"]
+        off, on, ratio = [], [], []
+        for _ in range(args.reps):
+            out, err, _, _, rc = run.wait4_run(argv, environ(hp))
+            m = TOGGLE.search(out)
+            if rc != 0 or not m:
+                raise RuntimeError("%s exited %d: %s" % (" ".join(argv), rc, (out + err)[-400:]))
+            off.append(float(m.group(1)))
+            on.append(float(m.group(2)))
+            ratio.append(on[-1] / off[-1])
+        over = 100 * (statistics.median(ratio) - 1)
+        worst = max(worst, over)
+        print("| %s | %.2f ns | %.2f ns | %+.2f%% |" % (
+            w.name, statistics.median(off), statistics.median(on), over), flush=True)
+    return worst
+
+
 def rate1_table(args, hp, tmp):
     churn = [os.path.join(args.build, "bin", "bench_churn"),
              "--ops=100k" if args.quick else "--ops=1m"]
@@ -161,6 +193,9 @@ def main():
             worst = heap_table(args, hp)
             print("\n- [%s] heap sampling overhead <= 2%%: worst %+.2f%%" %
                   ("x" if worst <= 2 else " ", worst))
+            inproc = toggle_table(args, hp)
+            print("\n- [%s] the same, pair loops in one process: worst %+.2f%%" %
+                  ("x" if inproc <= 2 else " ", inproc))
         if "rate1" in parts:
             rate1_table(args, hp, tmp)
 
