@@ -34,11 +34,18 @@ TCMALLOC_FULL = LIBDIR + "/libtcmalloc.so.4"
 HEAPTRACK = "/usr/bin/heaptrack"
 
 
-def measure(argv, env):
+def run_match(argv, env, pattern):
+    """Run argv; the match of pattern in its output, or RuntimeError when it
+    fails or prints no such line."""
     out, err, wall, rss, rc = run.wait4_run(argv, env)
-    m = run.RESULT.search(out)
+    m = pattern.search(out)
     if rc != 0 or not m:
         raise RuntimeError("%s exited %d: %s" % (" ".join(argv), rc, (out + err)[-400:]))
+    return m
+
+
+def measure(argv, env):
+    m = run_match(argv, env, run.RESULT)
     value = float(m.group(2))
     return 1e9 / value if m.group(1).endswith("_per_sec") else value  # ns per op
 
@@ -142,10 +149,7 @@ def toggle_table(args, hp):
         argv = w.argv + (w.quick if args.quick else []) + ["--toggle=524288"]
         off, on, ratio = [], [], []
         for _ in range(args.reps):
-            out, err, _, _, rc = run.wait4_run(argv, environ(hp))
-            m = TOGGLE.search(out)
-            if rc != 0 or not m:
-                raise RuntimeError("%s exited %d: %s" % (" ".join(argv), rc, (out + err)[-400:]))
+            m = run_match(argv, environ(hp), TOGGLE)
             off.append(float(m.group(1)))
             on.append(float(m.group(2)))
             ratio.append(on[-1] / off[-1])
