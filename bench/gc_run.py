@@ -97,7 +97,12 @@ def flags(w, quick):
 def run_one(prog, w, impl, quick):
     """Run one workload on one backend; return (result lines, [(name, metrics)])."""
     argv = [prog, "-impl", impl] + flags(w, quick)
-    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    # The program's RUNPATH names the build it was linked in: a copied build
+    # (--build) must load its own libhotpath, not that one.
+    env = dict(os.environ)
+    lib = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(prog))), "lib")
+    env["LD_LIBRARY_PATH"] = lib + (":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
+    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                        timeout=60 if quick else 300)
     out, err = p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
     results = parse(out)

@@ -370,13 +370,7 @@ static void *gc_alloc(size_t size, bool noscan)
         errno = ENOMEM;
         return NULL;
     }
-    void *p = hpi_gc_alloc_obj(size, noscan);
-    if (HPI_UNLIKELY(p == NULL)) {
-        hp_gc_collect();
-        p = hpi_gc_alloc_obj(size, noscan);
-        if (p == NULL) errno = ENOMEM;
-    }
-    return p;
+    return hpi_gc_alloc_obj(size, noscan); /* on failure: collects, retries once, ENOMEM */
 }
 
 HP_API void *hp_gc_alloc(size_t size) { return gc_alloc(size, false); }
@@ -436,12 +430,27 @@ HP_API int hp_gc_use_barrier(int on)
     return old;
 }
 
+/* The store while marking runs: grey the pointer it overwrites first.  (If
+ * marking ended since the caller looked, the grey is harmless.) */
+static __attribute__((noinline)) void store_shading(void **slot, void *value)
+{
+    hpi_gc_enter();
+    void *old = *slot;
+    if (old != NULL) hpi_gc_shade((uintptr_t)old);
+    *(void *volatile *)slot = value;
+    hpi_gc_leave();
+}
+
+/* The look at wb_on and the store are one critical section, so no stop (and
+ * no mark start) falls between them.  The slow case is a call of its own, so
+ * that the common one needs no stack frame. */
 HP_API void hp_gc_store(void **slot, void *value)
 {
     hpi_gc_enter();
     if (HPI_UNLIKELY(atomic_load_explicit(&hpi_gc.wb_on, memory_order_relaxed))) {
-        void *old = *slot;
-        if (old != NULL) hpi_gc_shade((uintptr_t)old);
+        hpi_gc_leave();
+        store_shading(slot, value);
+        return;
     }
     *(void *volatile *)slot = value;
     hpi_gc_leave();

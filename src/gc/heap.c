@@ -24,9 +24,11 @@
  * never stopped while it holds one.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <string.h>
 
 #include "gc/internal.h"
+#include "hotpath/gc.h"
 #include "prof/memprof.h"
 
 #define FLUSH_BYTES (64 << 10) /* heap_live is updated every 64 KiB per thread */
@@ -499,8 +501,9 @@ void hpi_gc_cache_release(void)
     hpi_gc_leave();
 }
 
-/* The next free slot of owned span g at or after its freeindex, or -1. */
-static int64_t next_free(hpi_gcspan_t *g)
+/* The next free slot of owned span g at or after its freeindex, or -1.
+ * Inline: it is most of the allocation fast path. */
+static inline __attribute__((always_inline)) int64_t next_free(hpi_gcspan_t *g)
 {
     uint32_t i = atomic_load_explicit(&g->freeindex, memory_order_relaxed);
     while (i < g->nelems) {
@@ -546,10 +549,9 @@ static hpi_gcspan_t *span_new(unsigned cls, bool noscan, size_t npages)
     return g;
 }
 
-static void count_alloc(hpi_gcache_t *c, size_t bytes)
+/* Add c's allocations to heap_live, then assist or start a cycle if due. */
+static void publish_alloc(hpi_gcache_t *c)
 {
-    c->unflushed_objs++;
-    if ((c->unflushed += (int64_t)bytes) < FLUSH_BYTES) return;
     uint64_t add = (uint64_t)c->unflushed;
     uint64_t live = cache_publish(c);
     if (atomic_load_explicit(&hpi_gc.memlimit, memory_order_relaxed) != INT64_MAX)
@@ -558,6 +560,12 @@ static void count_alloc(hpi_gcache_t *c, size_t bytes)
         hpi_gc_assist(add);
     else if (live >= atomic_load_explicit(&hpi_gc.trigger, memory_order_relaxed))
         hpi_gc_trigger();
+}
+
+static void count_alloc(hpi_gcache_t *c, size_t bytes)
+{
+    c->unflushed_objs++;
+    if ((c->unflushed += (int64_t)bytes) >= FLUSH_BYTES) publish_alloc(c);
 }
 
 /* Zero every free slot of g from its freeindex on, in runs, as its owner
@@ -582,12 +590,20 @@ static void zero_free_slots(hpi_gcspan_t *g)
     g->needzero = 0;
 }
 
+/* Slot i of owned span g, counted in c but not published (zeroed when the
+ * span was taken; allocated black while marking runs: see black_from). */
+static inline void *take_slot_unpublished(hpi_gcache_t *c, hpi_gcspan_t *g, uint64_t i)
+{
+    atomic_store_explicit(&g->freeindex, (uint32_t)i + 1, memory_order_relaxed);
+    c->unflushed_objs++;
+    c->unflushed += (int64_t)g->elemsize;
+    return (void *)(g->base + (uintptr_t)i * g->elemsize);
+}
+
 static void *take_slot(hpi_gcache_t *c, hpi_gcspan_t *g, uint64_t i)
 {
-    /* Allocated black while marking runs: see black_from. */
-    atomic_store_explicit(&g->freeindex, (uint32_t)i + 1, memory_order_relaxed);
-    void *p = (void *)(g->base + (uintptr_t)i * g->elemsize);
-    count_alloc(c, g->elemsize); /* zeroed when the span was taken */
+    void *p = take_slot_unpublished(c, g, i);
+    if (c->unflushed >= FLUSH_BYTES) publish_alloc(c);
     return p;
 }
 
@@ -653,24 +669,80 @@ static void sample(void *p, size_t size)
     hpi_memprof_alloc_gc(p, size, atomic_load_explicit(&hpi_gc.prof_epoch, memory_order_relaxed));
 }
 
-/* The caller has a cache (hpi_gc_cache_make). */
+static __attribute__((noinline)) void *sampled(void *p, size_t size, hpi_mcache_t *mc)
+{
+    hpi_sample_reset(mc);
+    sample(p, size);
+    return p;
+}
+
+/* The heap profile's countdown, shared with malloc's (a thread with no
+ * malloc cache yet is not sampled). */
+static inline void *after_alloc(void *p, size_t size)
+{
+    hpi_mcache_t *mc = hpi_tls_mcache;
+    if (mc != &hpi_mcache_none && HPI_UNLIKELY((mc->sample_left -= (int64_t)size) < 0))
+        return sampled(p, size, mc);
+    return p;
+}
+
+/* Everything but the fast path: large objects, a span used up or none yet,
+ * heap_live to publish; a failure gets one forced collection and a retry. */
+static __attribute__((noinline)) void *alloc_slow(size_t size, bool noscan)
+{
+    for (int attempt = 0;; attempt++) {
+        hpi_gc_enter();
+        hpi_gcache_t *c = hpi_gc_tls.cache;
+        void *p = size <= HPI_MAX_SMALL ? alloc_small(c, size, noscan)
+                                        : alloc_large(c, size, noscan);
+        hpi_gc_leave();
+        flush_profile_frees();
+        if (HPI_UNLIKELY(hpi_gc_tls.check_limit)) {
+            hpi_gc_tls.check_limit = 0;
+            hpi_gc_limit_check();
+        }
+        if (p != NULL) return after_alloc(p, size);
+        if (attempt > 0) {
+            errno = ENOMEM;
+            return NULL;
+        }
+        hp_gc_collect();
+    }
+}
+
+/* The fast path's ways out of crit, as calls of their own (below). */
+static __attribute__((noinline)) void *leave_then_slow(size_t size, bool noscan)
+{
+    hpi_gc_leave();
+    return alloc_slow(size, noscan);
+}
+
+static __attribute__((noinline)) void *leave_to_stop(void *p, size_t size)
+{
+    hpi_gc_safepoint();
+    return after_alloc(p, size);
+}
+
+/* The caller has a cache (hpi_gc_cache_make).  The fast path takes the next
+ * free slot of the thread's span for the class.  Every call in it is a tail
+ * call, so it needs no stack frame: allocation is most of GCBench's time.
+ * Whatever else is due (a new span, sweeping, publishing heap_live, the
+ * profile's deferred frees, which only the slow path makes) is alloc_slow's. */
 void *hpi_gc_alloc_obj(size_t size, bool noscan)
 {
-    hpi_gc_enter();
     hpi_gcache_t *c = hpi_gc_tls.cache;
-    void *p = size <= HPI_MAX_SMALL ? alloc_small(c, size, noscan) : alloc_large(c, size, noscan);
-    hpi_gc_leave();
-    flush_profile_frees();
-    if (HPI_UNLIKELY(hpi_gc_tls.check_limit)) {
-        hpi_gc_tls.check_limit = 0;
-        hpi_gc_limit_check();
-    }
-    hpi_mcache_t *mc = hpi_tls_mcache;
-    if (p != NULL && mc != &hpi_mcache_none && HPI_UNLIKELY((mc->sample_left -= (int64_t)size) < 0)) {
-        hpi_sample_reset(mc);
-        sample(p, size);
-    }
-    return p;
+    if (HPI_UNLIKELY(size > HPI_MAX_SMALL)) return alloc_slow(size, noscan);
+    hpi_gc_enter();
+    hpi_gcspan_t *g = c->alloc[noscan][hpi_size_class(size ? size : 1)];
+    int64_t i;
+    if (HPI_UNLIKELY(g == NULL || (i = next_free(g)) < 0 ||
+                     c->unflushed + (int64_t)g->elemsize >= FLUSH_BYTES))
+        return leave_then_slow(size, noscan);
+    void *p = take_slot_unpublished(c, g, (uint64_t)i); /* no publish due: checked above */
+    atomic_signal_fence(memory_order_seq_cst); /* hpi_gc_leave, with its call a tail call */
+    if (--hpi_gc_tls.crit == 0 && HPI_UNLIKELY(hpi_gc_tls.stop_pending))
+        return leave_to_stop(p, size);
+    return after_alloc(p, size);
 }
 
 uint64_t hpi_gc_spans_inuse_bytes(void)

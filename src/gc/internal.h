@@ -126,20 +126,26 @@ typedef struct hpi_gc_state {
     _Atomic int wb_on;        /* the write barrier shades (concurrent mark) */
     _Atomic int percent;      /* GOGC; < 0 off */
     _Atomic int64_t memlimit; /* bytes */
-    _Atomic uint64_t heap_live;   /* bytes of GC objects allocated and not swept away */
-    _Atomic uint64_t heap_objs;
     _Atomic uint64_t trigger;     /* start a cycle when heap_live reaches it */
     _Atomic uint64_t goal;        /* heap goal of the cycle under way / next */
     _Atomic uint64_t marked;      /* bytes marked by the last completed cycle */
     _Atomic uintptr_t lo, hi;     /* addresses of GC spans lie in [lo, hi) */
-    _Atomic uint64_t freed_bytes, freed_objs; /* cumulative, by sweeping */
-    _Atomic uint64_t alloc_bytes_total, alloc_objs_total; /* cumulative */
     _Atomic int poison;       /* HOTPATH_GC_POISON: fill freed objects with 0xdb */
     _Atomic int gctrace;
+    /* The counters below change with every sweep and flush: on their own
+     * cache lines, so that the barrier's and the allocator's reads of the
+     * fields above do not miss each time the sweeper counts. */
+    _Alignas(HPI_CACHE_LINE) _Atomic uint64_t heap_live; /* bytes of GC objects allocated
+                                                            and not swept away */
+    _Atomic uint64_t heap_objs;
+    _Atomic uint64_t freed_bytes, freed_objs; /* cumulative, by sweeping */
+    _Atomic uint64_t alloc_bytes_total, alloc_objs_total; /* cumulative */
 } hpi_gc_state_t;
 extern HPI_INTERNAL hpi_gc_state_t hpi_gc;
 
 /* ---- heap.c: GC spans, allocation, sweeping ---- */
+/* A GC object; NULL with errno ENOMEM if a collection and a retry did not
+ * help.  The caller has a cache (hpi_gc_cache_make). */
 HPI_INTERNAL void *hpi_gc_alloc_obj(size_t size, bool noscan);
 /* The gcspan of an address, when it lies in a GC object's span. */
 static inline hpi_gcspan_t *hpi_gcspan_of(uintptr_t a)
