@@ -501,21 +501,39 @@ void hpi_gc_cache_release(void)
     hpi_gc_leave();
 }
 
-/* The next free slot of owned span g at or after its freeindex, or -1.
- * Inline: it is most of the allocation fast path. */
-static inline __attribute__((always_inline)) int64_t next_free(hpi_gcspan_t *g)
+/* The next free slot of owned span g at or after its freeindex, or -1,
+ * found in alloc[] (the cache is empty); the cache is loaded with the rest
+ * of that slot's word. */
+static int64_t next_free_scan(hpi_gcspan_t *g)
 {
     uint32_t i = atomic_load_explicit(&g->freeindex, memory_order_relaxed);
     while (i < g->nelems) {
         unsigned w = i >> 6;
         uint64_t bits = ~g->alloc[w] >> (i & 63);
         if (bits) {
-            i += (uint32_t)__builtin_ctzll(bits);
-            return i < g->nelems ? (int64_t)i : -1;
+            unsigned b = (unsigned)__builtin_ctzll(bits);
+            i += b;
+            if (i >= g->nelems) return -1;
+            g->acache = (bits >> b) >> 1;
+            return i;
         }
         i = (w + 1) << 6;
     }
     return -1;
+}
+
+/* The next free slot of owned span g, or -1; the caller takes it (sets
+ * freeindex past it).  Inline: it is most of the allocation fast path, and
+ * it reads only g's first cache line. */
+static inline __attribute__((always_inline)) int64_t next_free(hpi_gcspan_t *g)
+{
+    uint64_t a = g->acache;
+    if (HPI_UNLIKELY(a == 0)) return next_free_scan(g);
+    unsigned b = (unsigned)__builtin_ctzll(a);
+    uint32_t i = atomic_load_explicit(&g->freeindex, memory_order_relaxed) + b;
+    if (i >= g->nelems) return -1;
+    g->acache = (a >> b) >> 1;
+    return i;
 }
 
 /* A swept span of class cls with a free slot, from the lists (in crit). */
@@ -629,6 +647,7 @@ static void *alloc_small(hpi_gcache_t *c, size_t size, bool noscan)
             if (g == NULL) return NULL;
         }
         g->list = GCL_OWNED;
+        g->acache = 0; /* alloc[] and freeindex are new since it was last owned */
         if (g->needzero) zero_free_slots(g);
         if (atomic_load_explicit(&hpi_gc.phase, memory_order_relaxed) == GCP_MARK)
             set_black_from(g);
@@ -734,9 +753,9 @@ void *hpi_gc_alloc_obj(size_t size, bool noscan)
     if (HPI_UNLIKELY(size > HPI_MAX_SMALL)) return alloc_slow(size, noscan);
     hpi_gc_enter();
     hpi_gcspan_t *g = c->alloc[noscan][hpi_size_class(size ? size : 1)];
-    int64_t i;
-    if (HPI_UNLIKELY(g == NULL || (i = next_free(g)) < 0 ||
-                     c->unflushed + (int64_t)g->elemsize >= FLUSH_BYTES))
+    int64_t i; /* next_free last: the slot it returns must be taken */
+    if (HPI_UNLIKELY(g == NULL || c->unflushed + (int64_t)g->elemsize >= FLUSH_BYTES ||
+                     (i = next_free(g)) < 0))
         return leave_then_slow(size, noscan);
     void *p = take_slot_unpublished(c, g, (uint64_t)i); /* no publish due: checked above */
     atomic_signal_fence(memory_order_seq_cst); /* hpi_gc_leave, with its call a tail call */

@@ -50,6 +50,10 @@ typedef struct hpi_gcspan {
      * in alloc[] were handed out while marking ran, so they count as marked
      * (the owner writes, markers and the sweeper read; relaxed). */
     _Atomic uint32_t black_from, black_gen;
+    /* Owner: the slots after freeindex up to the end of its alloc[] word,
+     * free ones as 1 bits, bit 0 for slot freeindex (Go's allocCache); 0
+     * when unknown.  Allocation reads this, not alloc[]. */
+    uint64_t acache;
     struct hpi_gcspan *next, *prev; /* class lock: list links */
     struct hpi_gcspan *all_next, *all_prev; /* heap.c reg.lock: every gcspan in use */
     /* One bit per object, nwords words each, after the struct (sized to the
