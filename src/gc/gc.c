@@ -442,12 +442,14 @@ static __attribute__((noinline)) void store_shading(void **slot, void *value)
 }
 
 /* The look at wb_on and the store are one critical section, so no stop (and
- * no mark start) falls between them.  The slow case is a call of its own, so
- * that the common one needs no stack frame. */
+ * no mark start) falls between them.  Shading is a call of its own, so that
+ * the common cases need no stack frame: no marking, or a slot that held
+ * nothing (a new object's). */
 HP_API void hp_gc_store(void **slot, void *value)
 {
     hpi_gc_enter();
-    if (HPI_UNLIKELY(atomic_load_explicit(&hpi_gc.wb_on, memory_order_relaxed))) {
+    if (HPI_UNLIKELY(atomic_load_explicit(&hpi_gc.wb_on, memory_order_relaxed)) &&
+        *(void *volatile *)slot != NULL) {
         hpi_gc_leave();
         store_shading(slot, value);
         return;
