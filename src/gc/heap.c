@@ -350,18 +350,74 @@ static hpi_span_t *file_swept(gclass_t *gc, hpi_gcspan_t *g, uint32_t live)
     return NULL;
 }
 
-static hpi_gcspan_t *pop_unswept(gclass_t *gc)
+/* Objects of g in the heap profile: their frees are deferred when swept. */
+static unsigned sampled_count(const hpi_gcspan_t *g)
 {
-    if (atomic_load_explicit(&gc->unswept.n, memory_order_relaxed) == 0) return NULL;
+    unsigned n = 0;
+    for (uint32_t w = 0; w < g->nwords; w++)
+        n += (unsigned)__builtin_popcountll(atomic_load_explicit(&g->sampled[w],
+                                                                 memory_order_relaxed));
+    return n;
+}
+
+/* Take up to max spans off gc's unswept list, to sweep them; how many.
+ * After the first, a span is taken only if the frees its sweep would defer
+ * fit in what is left of the deferred buffer. */
+static unsigned pop_unswept_n(gclass_t *gc, hpi_gcspan_t **out, unsigned max)
+{
+    if (atomic_load_explicit(&gc->unswept.n, memory_order_relaxed) == 0) return 0;
+    unsigned n = 0, room = DEFERRED_MAX - deferred.n;
     hpi_lock(&gc->lock);
-    hpi_gcspan_t *g = list_pop(&gc->unswept);
-    if (g != NULL) { /* under the lock: fork sees both or neither */
-        atomic_fetch_add(&nsweeping, 1); /* first: the sum never passes 0 */
-        my_sweeping++;
-        atomic_fetch_sub(&nunswept, 1);
+    for (hpi_gcspan_t *g; n < max && (g = gc->unswept.head) != NULL; n++) {
+        unsigned smp = max > 1 ? sampled_count(g) : 0;
+        if (n > 0 && smp > room) break;
+        room -= smp < room ? smp : room;
+        out[n] = list_pop(&gc->unswept);
+    }
+    if (n > 0) { /* under the lock: fork sees both or neither */
+        atomic_fetch_add(&nsweeping, n); /* first: the sum never passes 0 */
+        my_sweeping += n;
+        atomic_fetch_sub(&nunswept, n);
     }
     hpi_unlock(&gc->lock);
-    return g;
+    return n;
+}
+
+static hpi_gcspan_t *pop_unswept(gclass_t *gc)
+{
+    hpi_gcspan_t *g;
+    return pop_unswept_n(gc, &g, 1) ? g : NULL;
+}
+
+/* Spans the background sweeper takes at once: it shares each class's lock
+ * and counters with threads sweeping lazily, so it takes them as seldom as
+ * it can without holding much that a thread could use.  The batch is popped,
+ * swept and filed in one crit section, as a single span is: no mark may
+ * start or end while a span is off every list. */
+#define SWEEP_BATCH 8
+
+/* Sweep a batch of gc's unswept spans and file them (in crit); the spans
+ * that died go to dead[] for the caller to free.  How many were swept. */
+static unsigned sweep_batch(gclass_t *gc, hpi_span_t **dead, unsigned *ndead)
+{
+    hpi_gcspan_t *g[SWEEP_BATCH];
+    uint32_t live[SWEEP_BATCH];
+    unsigned n = pop_unswept_n(gc, g, SWEEP_BATCH), keep = 0;
+    for (unsigned i = 0; i < n; i++) {
+        live[i] = sweep_span(g[i]);
+        if (live[i] == 0)
+            dead[(*ndead)++] = gcspan_retire(g[i]);
+        else
+            g[keep] = g[i], live[keep++] = live[i];
+    }
+    if (keep == 0) return n;
+    hpi_lock(&gc->lock);
+    for (unsigned i = 0; i < keep; i++) {
+        bool part = live[i] < g[i]->nelems;
+        list_push(part ? &gc->partial : &gc->full, g[i], part ? GCL_PARTIAL : GCL_FULL);
+    }
+    hpi_unlock(&gc->lock);
+    return n;
 }
 
 bool hpi_gc_sweep_one(void)
@@ -373,17 +429,16 @@ bool hpi_gc_sweep_one(void)
         unsigned k = (first + n) % (2 * HPI_NUM_CLASSES);
         gclass_t *gc = &classes[k & 1][k >> 1];
         if (atomic_load_explicit(&gc->unswept.n, memory_order_relaxed) == 0) continue;
+        hpi_span_t *dead[SWEEP_BATCH];
+        unsigned ndead = 0;
         hpi_gc_enter();
-        hpi_gcspan_t *g = pop_unswept(gc);
-        hpi_span_t *dead = g != NULL ? file_swept(gc, g, sweep_span(g)) : NULL;
+        unsigned swept = sweep_batch(gc, dead, &ndead);
         hpi_gc_leave();
-        if (dead != NULL) {
-            hpi_heap_free(dead);
-            if (atomic_load_explicit(&hpi_gc.memlimit, memory_order_relaxed) != INT64_MAX)
-                hpi_gc_limit_check(); /* freed pages go back at once under a limit */
-        }
+        for (unsigned i = 0; i < ndead; i++) hpi_heap_free(dead[i]);
+        if (ndead > 0 && atomic_load_explicit(&hpi_gc.memlimit, memory_order_relaxed) != INT64_MAX)
+            hpi_gc_limit_check(); /* freed pages go back at once under a limit */
         flush_profile_frees();
-        if (g != NULL) return true;
+        if (swept > 0) return true;
     }
     return atomic_load_explicit(&nunswept, memory_order_relaxed) != 0;
 }
