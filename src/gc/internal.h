@@ -213,7 +213,8 @@ HPI_INTERNAL void hpi_gc_heap_start_mark(void);
 /* Flush every thread's cache (the world is stopped) and make every span
  * wait for sweeping. */
 HPI_INTERNAL void hpi_gc_heap_end_mark(void);
-/* Sweep one span, if one waits; false when none did. */
+/* Sweep a few spans of one class (up to 8), if any wait; false when none
+ * did. */
 HPI_INTERNAL bool hpi_gc_sweep_one(void);
 /* Publish the last cycle in the heap profile once it is swept. */
 HPI_INTERNAL void hpi_gc_publish_if_swept(void);
