@@ -337,6 +337,14 @@ static uint32_t sweep_span(hpi_gcspan_t *g)
     return live;
 }
 
+/* Swept g, with some objects alive, on the partial or full list (class
+ * lock held). */
+static void file_locked(gclass_t *gc, hpi_gcspan_t *g, uint32_t live)
+{
+    bool part = live < g->nelems;
+    list_push(part ? &gc->partial : &gc->full, g, part ? GCL_PARTIAL : GCL_FULL);
+}
+
 /* Put swept g where it belongs: on the partial or full list, or, when
  * nothing in it lives, nowhere: then its span is returned, for the caller
  * to free after leaving crit. */
@@ -344,8 +352,7 @@ static hpi_span_t *file_swept(gclass_t *gc, hpi_gcspan_t *g, uint32_t live)
 {
     if (live == 0) return gcspan_retire(g);
     hpi_lock(&gc->lock);
-    list_push(live < g->nelems ? &gc->partial : &gc->full, g,
-              live < g->nelems ? GCL_PARTIAL : GCL_FULL);
+    file_locked(gc, g, live);
     hpi_unlock(&gc->lock);
     return NULL;
 }
@@ -412,10 +419,7 @@ static unsigned sweep_batch(gclass_t *gc, hpi_span_t **dead, unsigned *ndead)
     }
     if (keep == 0) return n;
     hpi_lock(&gc->lock);
-    for (unsigned i = 0; i < keep; i++) {
-        bool part = live[i] < g[i]->nelems;
-        list_push(part ? &gc->partial : &gc->full, g[i], part ? GCL_PARTIAL : GCL_FULL);
-    }
+    for (unsigned i = 0; i < keep; i++) file_locked(gc, g[i], live[i]);
     hpi_unlock(&gc->lock);
     return n;
 }
