@@ -639,10 +639,17 @@ static void publish_alloc(hpi_gcache_t *c)
         hpi_gc_trigger();
 }
 
-static void count_alloc(hpi_gcache_t *c, size_t bytes)
+/* One object of `bytes` allocated by c's thread, not yet in the totals. */
+static inline void count_unpublished(hpi_gcache_t *c, size_t bytes)
 {
     c->unflushed_objs++;
-    if ((c->unflushed += (int64_t)bytes) >= FLUSH_BYTES) publish_alloc(c);
+    c->unflushed += (int64_t)bytes;
+}
+
+static void count_alloc(hpi_gcache_t *c, size_t bytes)
+{
+    count_unpublished(c, bytes);
+    if (c->unflushed >= FLUSH_BYTES) publish_alloc(c);
 }
 
 /* Zero every free slot of g from its freeindex on, in runs, as its owner
@@ -672,8 +679,7 @@ static void zero_free_slots(hpi_gcspan_t *g)
 static inline void *take_slot_unpublished(hpi_gcache_t *c, hpi_gcspan_t *g, uint64_t i)
 {
     atomic_store_explicit(&g->freeindex, (uint32_t)i + 1, memory_order_relaxed);
-    c->unflushed_objs++;
-    c->unflushed += (int64_t)g->elemsize;
+    count_unpublished(c, g->elemsize);
     return (void *)(g->base + (uintptr_t)i * g->elemsize);
 }
 
@@ -817,9 +823,7 @@ void *hpi_gc_alloc_obj(size_t size, bool noscan)
                      (i = next_free(g)) < 0))
         return leave_then_slow(size, noscan);
     void *p = take_slot_unpublished(c, g, (uint64_t)i); /* no publish due: checked above */
-    atomic_signal_fence(memory_order_seq_cst); /* hpi_gc_leave, with its call a tail call */
-    if (--hpi_gc_tls.crit == 0 && HPI_UNLIKELY(hpi_gc_tls.stop_pending))
-        return leave_to_stop(p, size);
+    if (hpi_gc_leave_stop_due()) return leave_to_stop(p, size);
     return after_alloc(p, size);
 }
 

@@ -94,10 +94,18 @@ static inline void hpi_gc_enter(void)
 
 HPI_INTERNAL void hpi_gc_safepoint(void);
 
-static inline void hpi_gc_leave(void)
+/* Leave crit without the safe point: true if a stop waits for this thread,
+ * which must then call hpi_gc_safepoint (a fast path that wants that call
+ * to be a tail call uses this). */
+static inline bool hpi_gc_leave_stop_due(void)
 {
     atomic_signal_fence(memory_order_seq_cst);
-    if (--hpi_gc_tls.crit == 0 && HPI_UNLIKELY(hpi_gc_tls.stop_pending)) hpi_gc_safepoint();
+    return --hpi_gc_tls.crit == 0 && HPI_UNLIKELY(hpi_gc_tls.stop_pending);
+}
+
+static inline void hpi_gc_leave(void)
+{
+    if (hpi_gc_leave_stop_due()) hpi_gc_safepoint();
 }
 
 /* A stop request waits for this thread to leave crit (the handler sets the
