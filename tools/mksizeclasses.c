@@ -17,6 +17,13 @@
  *    as the class before it replaces that class: there is no point in having two.
  * 4. Each class is widened to the largest multiple of its alignment that
  *    still fits the same number of objects in the span, which spends the tail.
+ * 5. Unlike Go, three classes sit just above a power of two: 1088, 2176 and
+ *    4352 bytes, that is 1, 2 or 4 KiB plus a sixteenth.  C programs often
+ *    allocate a power-of-two buffer with a small header in front (sqlite3's
+ *    page cache allocates 1024 + 8 bytes per page of its in-memory tables),
+ *    and rule 1 would put those in the next class up, 12.5% larger.  Each gets
+ *    the smallest span whose tail is at most 1/64 of it (16, 32 and 56 KiB),
+ *    and is not widened.
  *
  * The table also gives each class's worst-case waste: the share of the span
  * lost when every object is one byte larger than the previous class (internal
@@ -65,6 +72,19 @@ static void add_class(unsigned size, unsigned align)
     classes[nclasses++] = (klass_t){size, npages, nobjs, align};
 }
 
+/* Step 5: a class at pow2 + pow2/16, inserted in order. */
+static void add_header_class(unsigned pow2)
+{
+    unsigned size = pow2 + pow2 / 16, span = PAGE_SIZE;
+    while (span % size > span / 64) span += PAGE_SIZE;
+    int at = 1;
+    while (at < nclasses && classes[at].size < size) at++;
+    if (at < nclasses && classes[at].size == size) return;
+    if (nclasses == MAX_CLASSES) { fprintf(stderr, "too many classes\n"); exit(1); }
+    for (int c = nclasses++; c > at; c--) classes[c] = classes[c - 1];
+    classes[at] = (klass_t){size, span / PAGE_SIZE, span / size, pow2 / 16};
+}
+
 static uint32_t divmagic(unsigned size) { return UINT32_MAX / size + 1; }
 
 static void check_divmagic(const klass_t *k)
@@ -87,7 +107,7 @@ static int class_for(unsigned size)
 
 static void print_table(const char *name, unsigned lo, unsigned step, unsigned hi)
 {
-    printf("static const uint8_t %s[] = {", name);
+    printf("const uint8_t %s[HPI_SIZE_TO_CLASS8_LEN] = {", name);
     int i = 0;
     for (unsigned s = lo; s <= hi; s += step, i++)
         printf("%s%d,", i % 16 ? " " : "\n    ", class_for(s));
@@ -109,13 +129,26 @@ static void print_header(void)
                waste);
         prev = k->size;
     }
-    printf(" */\n#ifndef HPI_SIZECLASSES_H\n#define HPI_SIZECLASSES_H\n\n#include <stdint.h>\n\n");
-    printf("#define HPI_NUM_CLASSES %d\n#define HPI_MAX_SMALL %d\n\n", nclasses, MAX_SMALL);
+    printf(" *\n"
+           " * The tables are defined once, by the file that defines HPI_SIZECLASSES_DEFINE\n"
+           " * before including this header (meta.c in the library).\n"
+           " */\n#ifndef HPI_SIZECLASSES_H\n#define HPI_SIZECLASSES_H\n\n#include <stdint.h>\n\n");
+    printf("#define HPI_NUM_CLASSES %d\n#define HPI_MAX_SMALL %d\n", nclasses, MAX_SMALL);
+    printf("#define HPI_SIZE_TO_CLASS8_LEN %d\n\n", MAX_SMALL / 8 + 1);
+    printf("#define HPI_SIZECLASS_TABLE __attribute__((visibility(\"hidden\")))\n"
+           "extern HPI_SIZECLASS_TABLE const uint32_t hpi_class_size[HPI_NUM_CLASSES];\n"
+           "extern HPI_SIZECLASS_TABLE const uint8_t hpi_class_npages[HPI_NUM_CLASSES];\n"
+           "extern HPI_SIZECLASS_TABLE const uint16_t hpi_class_nobjs[HPI_NUM_CLASSES];\n"
+           "extern HPI_SIZECLASS_TABLE const uint32_t hpi_class_divmagic[HPI_NUM_CLASSES];\n"
+           "/* Class of a size up to HPI_MAX_SMALL: hpi_size_to_class8[(size + 7) >> 3]. */\n"
+           "extern HPI_SIZECLASS_TABLE const uint8_t "
+           "hpi_size_to_class8[HPI_SIZE_TO_CLASS8_LEN];\n\n"
+           "#ifdef HPI_SIZECLASSES_DEFINE\n\n");
 }
 
 static void print_column(const char *type, const char *name, int field)
 {
-    printf("static const %s %s[HPI_NUM_CLASSES] = {", type, name);
+    printf("const %s %s[HPI_NUM_CLASSES] = {", type, name);
     for (int c = 0; c < nclasses; c++) {
         const klass_t *k = &classes[c];
         uint64_t v = field == 0 ? k->size : field == 1 ? k->npages : field == 2 ? k->nobjs
@@ -133,6 +166,7 @@ int main(void)
         if (size % align || size <= classes[nclasses - 1].size) continue;
         add_class(size, align);
     }
+    for (unsigned pow2 = 1024; pow2 <= 4096; pow2 *= 2) add_header_class(pow2);
     for (int c = 1; c < nclasses; c++) check_divmagic(&classes[c]);
     print_header();
     print_column("uint32_t", "hpi_class_size", 0);
@@ -143,8 +177,7 @@ int main(void)
      * one load and no branch (Go has two tables, the second in steps of
      * 128 above 1 KiB; only the lines of the sizes a program uses are
      * ever cached). */
-    printf("/* Class of a size up to HPI_MAX_SMALL: hpi_size_to_class8[(size + 7) >> 3]. */\n");
     print_table("hpi_size_to_class8", 0, 8, MAX_SMALL);
-    printf("#endif /* HPI_SIZECLASSES_H */\n");
+    printf("#endif /* HPI_SIZECLASSES_DEFINE */\n\n#endif /* HPI_SIZECLASSES_H */\n");
     return 0;
 }

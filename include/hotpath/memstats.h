@@ -17,7 +17,7 @@ extern "C" {
 #endif
 
 /* Number of small size classes, including the unused class 0. */
-#define HP_NUM_SIZE_CLASSES 67
+#define HP_NUM_SIZE_CLASSES 70
 
 typedef struct hp_memstats_class {
     uint32_t size;    /* largest object size in this class, bytes */

@@ -132,14 +132,16 @@ grep -q "^$addr burn$" "$tmp/b" && ok || bad "symbol POST $addr: $st $(cat "$tmp
 # /debug/vars: Go's expvar JSON with MemStats' names.
 st=$(get "http://127.0.0.1:$port/debug/vars")
 [[ $st == 200 && $(header Content-Type) == "application/json; charset=utf-8" ]] && ok || bad "/debug/vars: $st $(header Content-Type)"
-python3 - "$tmp/b" "$prog" <<'PY' && ok || bad "/debug/vars content: $(head -c 300 "$tmp/b")"
+python3 - "$tmp/b" "$prog" "$(dirname "$0")/../../include/hotpath/memstats.h" <<'PY' && ok || bad "/debug/vars content: $(head -c 300 "$tmp/b")"
 import json, sys
 d = json.load(open(sys.argv[1]))
 m, h = d["memstats"], d["hotpath"]
 assert d["cmdline"] == [sys.argv[2], "127.0.0.1:0", "120"], d["cmdline"]
 assert m["HeapAlloc"] > 0 and m["Mallocs"] > m["Frees"] > 0 and m["Sys"] >= m["HeapSys"], m
 assert m["HeapInuse"] >= m["HeapAlloc"] and m["TotalAlloc"] >= m["Alloc"], m
-assert len(m["BySize"]) == 67 and m["BySize"][1]["Size"] > 0, m["BySize"][:2]
+import re
+nclasses = int(re.search(r"define HP_NUM_SIZE_CLASSES (\d+)", open(sys.argv[3]).read()).group(1))
+assert len(m["BySize"]) == nclasses and m["BySize"][1]["Size"] > 0, m["BySize"][:2]
 assert m["NumGC"] == 0 and m["EnableGC"] is False and len(m["PauseNs"]) == 256, m
 assert h["Threads"] >= 2 and h["Arenas"] >= 1, h
 PY

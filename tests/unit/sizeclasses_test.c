@@ -8,7 +8,8 @@
  *   - each span holds nobjs = span / size objects and its tail is at most 1/8
  *     of the span;
  *   - divmagic finds the object index of every offset in the span;
- *   - the two lookup tables map every size to the smallest class holding it;
+ *   - the lookup table maps every size to the smallest class holding it;
+ *   - 1, 2 and 4 KiB plus a small header have a class of their own (rule 5);
  *   - the comment's per-class rows (size, span, objects, tail, max waste) are
  *     the table's own numbers, the waste recomputed from them;
  *   - the public header reserves a by_size entry per class;
@@ -21,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The test's own copy of the tables (the library's are hidden). */
+#define HPI_SIZECLASSES_DEFINE
 #include "alloc/sizeclasses.h"
 #include "hotpath/hotpath.h"
 #include "test.h"
@@ -76,6 +79,20 @@ static void test_lookup(void)
         if (!ok && bad++ < 5) fprintf(stderr, "size %zu maps to class %d\n", s, c);
     }
     CHECK_MSG(bad == 0, "%d sizes map to the wrong class", bad);
+}
+
+/* Rule 5: 1, 2 and 4 KiB plus a header of up to a sixteenth have their own
+ * class, with a tail of at most 1/64 of the span. */
+static void test_header_classes(void)
+{
+    for (size_t pow2 = 1024; pow2 <= 4096; pow2 *= 2) {
+        int c = class_for(pow2 + 8);
+        CHECK_MSG(hpi_class_size[c] == pow2 + pow2 / 16, "%zu + 8 bytes: class of %u bytes",
+                  pow2, hpi_class_size[c]);
+        uint32_t span = hpi_class_npages[c] * HP_PAGE;
+        CHECK_MSG(span - hpi_class_nobjs[c] * hpi_class_size[c] <= span / 64,
+                  "class %d: tail %u > span/64", c, span - hpi_class_nobjs[c] * hpi_class_size[c]);
+    }
 }
 
 /* The comment rows: " *     c      size       span     nobjs      tail     waste%". */
@@ -137,6 +154,7 @@ int main(int argc, char **argv)
     test_sizes();
     test_divmagic();
     test_lookup();
+    test_header_classes();
     test_comment(argv[1]);
     test_runtime_agrees();
     return TEST_DONE();
