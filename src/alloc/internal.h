@@ -157,6 +157,15 @@ typedef struct hpi_arena {
      * gcspan, so that a marker finds it with one load less than through
      * spans[] and span->gc.  Written by the GC, read by markers (atomic). */
     void *_Atomic gc[HPI_PAGES_PER_ARENA];
+    /* Page info, for malloc's spans only (never the GC's): each page of an
+     * in-use small span holds its size class | the page's index in the span
+     * << 8; the first page of a large object, HPI_INFO_LARGE | its pages;
+     * every other page 0.  realloc and malloc_usable_size find an object's
+     * size here with one load from a dense array, without the span (whose
+     * line is one more cache miss).  Written by the thread that holds the
+     * span before any of its objects exist, or under the heap lock (resize,
+     * free); read lock-free (relaxed). */
+    _Atomic uint32_t info[HPI_PAGES_PER_ARENA];
 } hpi_arena_t;
 
 /* The arena map: address >> HPI_ARENA_SHIFT → arena.  Written under the heap
@@ -173,6 +182,34 @@ static inline hpi_span_t *hpi_span_of(const void *p)
                                            memory_order_relaxed);
     if (HPI_UNLIKELY(ar == NULL)) return NULL;
     return ar->spans[(a >> HPI_PAGE_SHIFT) & (HPI_PAGES_PER_ARENA - 1)];
+}
+
+#define HPI_INFO_LARGE (1u << 31)
+
+/* hpi_arena_t.info of p's page; 0 for addresses outside the arenas. */
+static inline uint32_t hpi_page_info(const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    if (HPI_UNLIKELY(a >> HPI_ADDR_BITS)) return 0;
+    hpi_arena_t *ar = atomic_load_explicit(&hpi_arena_map[a >> HPI_ARENA_SHIFT],
+                                           memory_order_relaxed);
+    if (HPI_UNLIKELY(ar == NULL)) return 0;
+    return atomic_load_explicit(&ar->info[(a >> HPI_PAGE_SHIFT) & (HPI_PAGES_PER_ARENA - 1)],
+                                memory_order_relaxed);
+}
+
+/* Bytes from p to the end of its object, given p's page info (nonzero):
+ * 0 if the info does not tell (p inside a large object). */
+static inline size_t hpi_info_usable(const void *p, uint32_t info)
+{
+    uintptr_t a = (uintptr_t)p;
+    if (info & HPI_INFO_LARGE)
+        return a & (HPI_PAGE_SIZE - 1) ? 0 : (size_t)(info & ~HPI_INFO_LARGE) << HPI_PAGE_SHIFT;
+    unsigned c = info & 0xff;
+    uintptr_t page = a & ~(uintptr_t)(HPI_PAGE_SIZE - 1);
+    uintptr_t base = page - ((uintptr_t)(info >> 8) << HPI_PAGE_SHIFT); /* the span's */
+    uint64_t off = a - base, size = hpi_class_size[c];
+    return (size_t)(size - (off - ((off * hpi_class_divmagic[c]) >> 32) * size));
 }
 
 /* Like hpi_span_of, but only for an in-use span that really contains p. */
@@ -253,6 +290,8 @@ HPI_INTERNAL hpi_span_t *hpi_heap_alloc_small_nolist(unsigned c);
 HPI_INTERNAL hpi_span_t *hpi_heap_alloc_large(size_t npages, size_t align);
 HPI_INTERNAL void hpi_heap_free(hpi_span_t *s);
 HPI_INTERNAL bool hpi_heap_resize_large(hpi_span_t *s, size_t npages);
+/* Record large span s (malloc's) in the page info (hpi_arena_t.info). */
+HPI_INTERNAL void hpi_heap_info_large(hpi_span_t *s);
 HPI_INTERNAL uint64_t hpi_heap_scavenge(uint64_t older_than_ns, uint64_t now);
 HPI_INTERNAL void hpi_heap_read_stats(hpi_heap_stats_t *st);
 HPI_INTERNAL void hpi_heap_fork_prepare(void);

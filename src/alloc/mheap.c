@@ -89,6 +89,32 @@ static void map_ends_locked(hpi_span_t *s)
     map_range_locked(s, s->npages - 1, 1);
 }
 
+/* ---- page info (hpi_arena_t.info) ---- */
+
+static _Atomic uint32_t *info_slot(uintptr_t addr)
+{
+    hpi_arena_t *ar = atomic_load_explicit(&hpi_arena_map[addr >> HPI_ARENA_SHIFT],
+                                           memory_order_relaxed);
+    return &ar->info[(addr >> HPI_PAGE_SHIFT) & (HPI_PAGES_PER_ARENA - 1)];
+}
+
+/* Set (c != 0) or clear the page info of small span s's pages. */
+static void info_small(hpi_span_t *s, unsigned c)
+{
+    _Atomic uint32_t *slot = info_slot(s->base);
+    for (size_t i = 0; i < s->npages; i++)
+        atomic_store_explicit(&slot[i], c ? c | (uint32_t)i << 8 : 0, memory_order_relaxed);
+}
+
+/* Large span s's first page: its size, unless that does not fit. */
+static void info_large(hpi_span_t *s)
+{
+    uint32_t v = s->npages < HPI_INFO_LARGE ? HPI_INFO_LARGE | (uint32_t)s->npages : 0;
+    atomic_store_explicit(info_slot(s->base), v, memory_order_relaxed);
+}
+
+void hpi_heap_info_large(hpi_span_t *s) { info_large(s); }
+
 hpi_span_t *hpi_span_of_checked(const void *p) { return hpi_span_check(hpi_span_of(p), p); }
 
 hpi_span_t *hpi_span_check(hpi_span_t *s, const void *p)
@@ -334,6 +360,7 @@ hpi_span_t *hpi_heap_alloc_small(unsigned c)
         prev = b;
     }
     s->free = prev;
+    info_small(s, c);
     return s;
 }
 
@@ -358,6 +385,10 @@ void hpi_heap_free(hpi_span_t *s)
     uint64_t now = hpi_nanotime();
     hpi_lock(&heap.lock);
     heap.st.heap_inuse -= s->npages << HPI_PAGE_SHIFT;
+    if (s->sizeclass != 0)
+        info_small(s, 0);
+    else
+        atomic_store_explicit(info_slot(s->base), 0, memory_order_relaxed);
     s->needzero = 1;
     s->released = 0;
     s->free_since = now;
@@ -399,6 +430,7 @@ bool hpi_heap_resize_large(hpi_span_t *s, size_t npages)
             ok = true;
         }
     }
+    if (ok && atomic_load_explicit(info_slot(s->base), memory_order_relaxed) != 0) info_large(s);
     hpi_unlock(&heap.lock);
     return ok;
 }

@@ -338,6 +338,33 @@ static void test_realloc_same_class(void)
     free(r);
 }
 
+/* Growing by less than a quarter moves to a block a quarter larger than the
+ * old one (so small steps do not move at every size class); growing by more
+ * gets just the size asked for, rounded up to its class or pages. */
+static void test_realloc_growth_headroom(void)
+{
+    static const size_t sizes[] = {48, 1024, 5000, 30000, 100000};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        char *p = malloc(sizes[i]);
+        if (!CHECK(p != NULL)) return;
+        size_t usable = malloc_usable_size(p);
+        fill(p, usable, 21);
+        char *q = realloc(p, usable + 1);
+        if (!CHECK(q != NULL)) return;
+        /* (A large block may instead grow in place, by pages.) */
+        CHECK_MSG(q == p ? sizes[i] > 32768 : malloc_usable_size(q) >= usable + usable / 4,
+                  "realloc(%zu usable, +1): %zu usable, not a quarter more", usable,
+                  malloc_usable_size(q));
+        CHECK_EQ(verify(q, usable, 21), usable);
+        char *r = realloc(q, 4 * usable);
+        if (!CHECK(r != NULL)) return;
+        CHECK_MSG(malloc_usable_size(r) < 4 * usable + 4 * usable / 4,
+                  "realloc(%zu) has %zu usable bytes", 4 * usable, malloc_usable_size(r));
+        CHECK_EQ(verify(r, usable, 21), usable);
+        free(r);
+    }
+}
+
 static void test_realloc_huge_fails(void)
 {
     size_t sizes[] = {100, 50000, 3 << 20};
@@ -555,6 +582,7 @@ int main(void)
     test_realloc_null_is_malloc();
     test_realloc_keeps_contents();
     test_realloc_same_class();
+    test_realloc_growth_headroom();
     test_realloc_huge_fails();
     test_realloc_zero_frees();
     test_reallocarray();

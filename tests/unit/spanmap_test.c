@@ -7,15 +7,37 @@
  * every size class and of several large sizes, every 8th byte offset (and the
  * last byte) of the object must map to a span of state SMALL or LARGE whose
  * class matches the object and whose object_start is the object itself.
+ * The page info (hpi_arena_t.info, realloc's and malloc_usable_size's way
+ * around the span) must agree with the span at every one of those offsets,
+ * be cleared when a large object is freed and grown with it in place, and
+ * never be set for GC objects, which realloc must refuse.
  *
  * Usage: spanmap_test   (prints "N passed, N failed")
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "alloc/internal.h"
+#include "hotpath/gc.h"
 #include "hotpath/hotpath.h"
 #include "test.h"
+
+/* What the page info says of q in span s: the usable bytes from q, or 0. */
+static size_t info_usable(const void *q)
+{
+    uint32_t info = hpi_page_info(q);
+    return info != 0 ? hpi_info_usable(q, info) : 0;
+}
+
+/* The page info of q, in-use span s, agrees with s. */
+static int info_wrong(hpi_span_t *s, const char *q)
+{
+    if (s->sizeclass != 0)
+        return info_usable(q) != s->elemsize - (size_t)(q - (char *)hpi_object_start(s, q));
+    if ((uintptr_t)q == s->base) return hpi_page_info(q) != (HPI_INFO_LARGE | s->npages);
+    return info_usable(q) != 0; /* inside a large object: the span tells */
+}
 
 static void check_object(void *p, size_t size)
 {
@@ -23,16 +45,46 @@ static void check_object(void *p, size_t size)
     if (!CHECK_MSG(s0 != NULL, "malloc(%zu) = %p has no span", size, p)) return;
     size_t usable = hp_usable_size(p);
     CHECK_GE(usable, size);
-    int bad = 0;
+    int bad = 0, bad_info = 0;
     for (size_t off = 0; off <= usable; off += 8) {
         char *q = (char *)p + (off < usable ? off : usable - 1); /* ... and the last byte */
         hpi_span_t *s = hpi_span_of_checked(q);
         bad += s != s0 || hpi_object_start(s, q) != p;
+        bad_info += info_wrong(s0, q);
     }
     CHECK_MSG(bad == 0, "malloc(%zu): %d interior pointers map elsewhere", size, bad);
+    CHECK_MSG(bad_info == 0, "malloc(%zu): page info wrong at %d offsets", size, bad_info);
     CHECK_EQ(s0->sizeclass, size <= HPI_MAX_SMALL ? hpi_size_class(size) : 0u);
     CHECK(s0->state == (size <= HPI_MAX_SMALL ? HPI_SPAN_SMALL : HPI_SPAN_LARGE));
     CHECK(atomic_load(&s0->gc) == NULL); /* malloc spans are not GC spans */
+}
+
+/* A large object grown and shrunk in place keeps its page info exact. */
+static void test_large_resize(void)
+{
+    void *block = malloc(8 << 20), *p = malloc(100000);
+    free(block); /* likely free pages after p, to grow into */
+    for (size_t size = 100000; size < (4 << 20); size = size * 3 / 2) {
+        p = realloc(p, size);
+        if (!CHECK(p != NULL)) return;
+        check_object(p, size);
+    }
+    p = realloc(p, 40000);
+    check_object(p, 40000);
+    free(p);
+}
+
+/* GC objects have no page info (their spans are the GC's): realloc refuses
+ * them, and malloc_usable_size goes through the span. */
+static void test_gc_objects(void)
+{
+    char *g = hp_gc_alloc(100);
+    if (!CHECK(g != NULL)) return;
+    CHECK_EQ(hpi_page_info(g), 0u);
+    CHECK_GE(hp_usable_size(g), 100);
+    errno = 0;
+    CHECK(realloc(g, 90) == NULL && errno == EINVAL);
+    CHECK(realloc(g, 1000) == NULL && errno == EINVAL);
 }
 
 int main(void)
@@ -51,7 +103,10 @@ int main(void)
         free(p);
         /* Freed: the pages are no in-use span any more. */
         CHECK(hpi_span_of_checked(p) == NULL);
+        CHECK_EQ(hpi_page_info(p), 0u);
     }
+    test_large_resize();
+    test_gc_objects();
     for (unsigned c = 1; c < HPI_NUM_CLASSES; c++)
         for (int i = 0; i < 3; i++) free(keep[c][i]);
     /* Not ours: a stack address, a static, NULL, a kernel-half address. */
