@@ -107,13 +107,11 @@ static void info_small(hpi_span_t *s, unsigned c)
 }
 
 /* Large span s's first page: its size, unless that does not fit. */
-static void info_large(hpi_span_t *s)
+void hpi_heap_info_large(hpi_span_t *s)
 {
     uint32_t v = s->npages < HPI_INFO_LARGE ? HPI_INFO_LARGE | (uint32_t)s->npages : 0;
     atomic_store_explicit(info_slot(s->base), v, memory_order_relaxed);
 }
-
-void hpi_heap_info_large(hpi_span_t *s) { info_large(s); }
 
 hpi_span_t *hpi_span_of_checked(const void *p) { return hpi_span_check(hpi_span_of(p), p); }
 
@@ -430,7 +428,8 @@ bool hpi_heap_resize_large(hpi_span_t *s, size_t npages)
             ok = true;
         }
     }
-    if (ok && atomic_load_explicit(info_slot(s->base), memory_order_relaxed) != 0) info_large(s);
+    if (ok && atomic_load_explicit(info_slot(s->base), memory_order_relaxed) != 0)
+        hpi_heap_info_large(s);
     hpi_unlock(&heap.lock);
     return ok;
 }
