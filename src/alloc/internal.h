@@ -172,16 +172,26 @@ typedef struct hpi_arena {
  * lock, read lock-free (entries are only ever set, never cleared). */
 extern HPI_INTERNAL hpi_arena_t *_Atomic hpi_arena_map[HPI_ARENA_MAP_LEN];
 
+/* The arena that holds address a; NULL if none does.  One load. */
+static inline hpi_arena_t *hpi_arena_of(uintptr_t a)
+{
+    if (HPI_UNLIKELY(a >> HPI_ADDR_BITS)) return NULL;
+    return atomic_load_explicit(&hpi_arena_map[a >> HPI_ARENA_SHIFT], memory_order_relaxed);
+}
+
+/* Index of a's page in its arena's page tables (spans, gc, info). */
+static inline size_t hpi_arena_page(uintptr_t a)
+{
+    return (a >> HPI_PAGE_SHIFT) & (HPI_PAGES_PER_ARENA - 1);
+}
+
 /* Span of an address of ours that lies in an in-use span; NULL for addresses
  * that are not in an arena.  Two dependent loads. */
 static inline hpi_span_t *hpi_span_of(const void *p)
 {
-    uintptr_t a = (uintptr_t)p;
-    if (HPI_UNLIKELY(a >> HPI_ADDR_BITS)) return NULL;
-    hpi_arena_t *ar = atomic_load_explicit(&hpi_arena_map[a >> HPI_ARENA_SHIFT],
-                                           memory_order_relaxed);
+    hpi_arena_t *ar = hpi_arena_of((uintptr_t)p);
     if (HPI_UNLIKELY(ar == NULL)) return NULL;
-    return ar->spans[(a >> HPI_PAGE_SHIFT) & (HPI_PAGES_PER_ARENA - 1)];
+    return ar->spans[hpi_arena_page((uintptr_t)p)];
 }
 
 #define HPI_INFO_LARGE (1u << 31)
@@ -189,13 +199,9 @@ static inline hpi_span_t *hpi_span_of(const void *p)
 /* hpi_arena_t.info of p's page; 0 for addresses outside the arenas. */
 static inline uint32_t hpi_page_info(const void *p)
 {
-    uintptr_t a = (uintptr_t)p;
-    if (HPI_UNLIKELY(a >> HPI_ADDR_BITS)) return 0;
-    hpi_arena_t *ar = atomic_load_explicit(&hpi_arena_map[a >> HPI_ARENA_SHIFT],
-                                           memory_order_relaxed);
+    hpi_arena_t *ar = hpi_arena_of((uintptr_t)p);
     if (HPI_UNLIKELY(ar == NULL)) return 0;
-    return atomic_load_explicit(&ar->info[(a >> HPI_PAGE_SHIFT) & (HPI_PAGES_PER_ARENA - 1)],
-                                memory_order_relaxed);
+    return atomic_load_explicit(&ar->info[hpi_arena_page((uintptr_t)p)], memory_order_relaxed);
 }
 
 /* Bytes from p to the end of its object, given p's page info (nonzero):

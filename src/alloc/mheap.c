@@ -65,11 +65,8 @@ static void span_delete_locked(hpi_span_t *s)
 
 static hpi_span_t **map_slot(uintptr_t addr)
 {
-    if (addr >> HPI_ADDR_BITS) return NULL;
-    hpi_arena_t *ar = atomic_load_explicit(&hpi_arena_map[addr >> HPI_ARENA_SHIFT],
-                                           memory_order_relaxed);
-    if (ar == NULL) return NULL;
-    return &ar->spans[(addr >> HPI_PAGE_SHIFT) & (HPI_PAGES_PER_ARENA - 1)];
+    hpi_arena_t *ar = hpi_arena_of(addr);
+    return ar != NULL ? &ar->spans[hpi_arena_page(addr)] : NULL;
 }
 
 static hpi_span_t *map_get(uintptr_t addr)
@@ -91,11 +88,10 @@ static void map_ends_locked(hpi_span_t *s)
 
 /* ---- page info (hpi_arena_t.info) ---- */
 
+/* addr lies in an arena. */
 static _Atomic uint32_t *info_slot(uintptr_t addr)
 {
-    hpi_arena_t *ar = atomic_load_explicit(&hpi_arena_map[addr >> HPI_ARENA_SHIFT],
-                                           memory_order_relaxed);
-    return &ar->info[(addr >> HPI_PAGE_SHIFT) & (HPI_PAGES_PER_ARENA - 1)];
+    return &hpi_arena_of(addr)->info[hpi_arena_page(addr)];
 }
 
 /* Set (c != 0) or clear the page info of small span s's pages. */
