@@ -1,16 +1,21 @@
 /* fastpath.h: the malloc and free fast paths, inlined into every entry point.
  * See malloc.c for the design.
  *
- * Neither path takes a lock or does an atomic read-modify-write: malloc pops
- * the head of the current span's free list; free pushes onto the free list of
- * a span the thread owns.  Everything else is a call into mcache.c.
+ * Neither path takes a lock or does an atomic read-modify-write.  malloc pops
+ * the head of the thread's list for the class (mc->free): one list, no span
+ * touched.  free pushes onto that list when the object's span is the
+ * thread's alloc span, or is another span the thread owns while the list has
+ * room for such objects (hot_room); else onto the free list of its span,
+ * which the thread owns.  Everything else is a call into mcache.c.
  * Neither touches the alloc span's `used` count: the whole span counts as
  * used while it is the alloc span, so the tight malloc/free loop carries no
- * read-modify-write chain through the span.  Objects freed into the
- * thread's other spans go first to a short per-class `hot` list (they still
- * count as used in their span), and malloc takes from it first: like
- * tcmalloc's thread cache, recently freed memory is reused while it is still
- * in the CPU cache, which a span's free list alone would not do.
+ * read-modify-write chain through the span.  Objects of other spans on the
+ * list still count as used in their span.  Like tcmalloc's thread cache, the
+ * list hands back recently freed memory first, while it is still in the CPU
+ * cache; unlike it, it holds at most a few dozen objects of spans other than
+ * the alloc span, so a thread's frees still empty its spans.  Their links
+ * are tagged (HPI_LIST_OTHER), so that malloc gives their room back without
+ * a branch.
  */
 #ifndef HPI_ALLOC_FASTPATH_H
 #define HPI_ALLOC_FASTPATH_H
@@ -23,36 +28,38 @@ HPI_INTERNAL void *hpi_heap_object(size_t size, size_t align, bool zero);
 /* free() off the fast path; s is hpi_span_of(p), not yet checked. */
 HPI_INTERNAL void hpi_free_slow(void *p, hpi_span_t *s);
 
+/* Push b on the thread's list of class c; tag is HPI_LIST_OTHER for an
+ * object of another span than the alloc span, else 0. */
+static inline void hpi_list_push(hpi_mcache_t *mc, unsigned c, hpi_block_t *b, uintptr_t tag)
+{
+    b->next = (hpi_block_t *)mc->free[c];
+    mc->free[c] = (uintptr_t)b | tag;
+}
+
 /* Put b back on its span s, which this thread owns; is_alloc says whether s
- * is the thread's alloc span for its class.  The alloc span's objects all
- * count as used (mcache.c): a free into it touches no counter of the span.
- * Shared by the fast path and mcache.c's slow paths. */
+ * is the thread's alloc span for its class.  The alloc span's free objects
+ * are on the thread's list and all count as used (mcache.c): a free into it
+ * touches no counter of the span.  Shared by the fast path and mcache.c. */
 static inline void hpi_owned_push(hpi_mcache_t *mc, hpi_span_t *s, hpi_block_t *b, bool is_alloc)
 {
+    if (is_alloc) {
+        hpi_list_push(mc, s->sizeclass, b, 0);
+        return;
+    }
     b->next = s->free;
     s->free = b;
-    if (!is_alloc && HPI_UNLIKELY(--s->used == 0)) hpi_mcache_span_empty(mc, s);
+    if (HPI_UNLIKELY(--s->used == 0)) hpi_mcache_span_empty(mc, s);
 }
 
 /* A small object from this thread's cache, never sampled. */
 static inline void *hpi_malloc_unsampled(hpi_mcache_t *mc, size_t size)
 {
     unsigned c = hpi_size_class(size);
-    hpi_block_t *b = mc->hot[c];
-    if (b != NULL) { /* most recently freed first: still in cache */
-        mc->hot[c] = b->next;
-        mc->hot_room[c]++;
-        hpi_counter_add(&mc->stats.nmalloc[c], 1);
-        return b;
-    }
-    hpi_span_t *s = mc->alloc[c];
-    b = s->free;
-    if (HPI_LIKELY(b != NULL)) {
-        hpi_block_t *next = b->next;
-        s->free = next;
-        /* The next malloc of this class reads next->next: start fetching it
-         * now, while the caller works (objects come back cold). */
-        __builtin_prefetch(next);
+    uintptr_t h = mc->free[c];
+    if (HPI_LIKELY(h != 0)) {
+        hpi_block_t *b = (hpi_block_t *)(h & ~HPI_LIST_OTHER);
+        mc->free[c] = (uintptr_t)b->next;
+        mc->hot_room[c] += (uint32_t)(h & HPI_LIST_OTHER);
         hpi_counter_add(&mc->stats.nmalloc[c], 1);
         return b;
     }
@@ -84,14 +91,16 @@ static inline void hpi_free_inline(void *p)
         hpi_block_t *b = p;
         unsigned c = s->sizeclass;
         hpi_counter_add(&mc->stats.nfree[c], 1);
-        bool is_alloc = s == mc->alloc[c];
-        if (!is_alloc && mc->hot_room[c] != 0) { /* reused first by the next malloc */
-            b->next = mc->hot[c];
-            mc->hot[c] = b;
-            mc->hot_room[c]--;
+        if (s != mc->alloc[c]) {
+            if (mc->hot_room[c] == 0) {
+                hpi_owned_push(mc, s, b, false);
+                return;
+            }
+            mc->hot_room[c]--; /* reused first by the next malloc */
+            hpi_list_push(mc, c, b, HPI_LIST_OTHER);
             return;
         }
-        hpi_owned_push(mc, s, b, is_alloc);
+        hpi_list_push(mc, c, b, 0);
         return;
     }
     hpi_free_slow(p, s);

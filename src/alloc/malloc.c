@@ -21,19 +21,21 @@
  *    Larger objects get a span of their own from the page heap.
  *
  * 3. Allocation (fastpath.h): the thread's mcache holds, per class, the span
- *    it allocates from and a short "hot" list of objects the thread just
- *    freed into its other spans.  malloc pops the hot list, else that span's
- *    free list: no lock, no atomic read-modify-write.  When the list runs dry
- *    (mcache.c), the thread takes, in order: objects other threads freed to
- *    the span (one atomic exchange takes them all), the oldest other span it
- *    owns with free objects, an empty span it kept, a span from mcentral
- *    (per-class lock), a new span from the mheap (heap lock).  A span that
- *    stays fully allocated for a while is detached: it is on no list until
- *    an object comes back.
+ *    it allocates from and a list of objects to hand out: that span's free
+ *    objects, taken whole when it became the alloc span, and up to a few
+ *    dozen objects the thread just freed into its other spans.  malloc pops
+ *    the list: no lock, no atomic read-modify-write, no span touched.  When
+ *    the list runs dry (mcache.c), the thread takes, in order: objects other
+ *    threads freed to the span (one atomic exchange takes them all), the
+ *    oldest other span it owns with free objects, an empty span it kept, a
+ *    span from mcentral (per-class lock), a new span from the mheap (heap
+ *    lock).  A span that stays fully allocated for a while is detached: it is
+ *    on no list until an object comes back.
  *
  * 4. Freeing: the span of the object is found through the page map.  If this
- *    thread owns the span, the object goes on its free list, again without a
- *    lock or atomic.  Otherwise it is a remote free: the object is pushed on
+ *    thread owns the span, the object goes on the thread's list (the alloc
+ *    span's objects always, others while the list has room for them) or on
+ *    the span's free list, again without a lock or atomic.  Otherwise it is a remote free: the object is pushed on
  *    the span's remote list with one compare-and-swap.  The first remote free
  *    into a detached span also moves the span to mcentral, where any thread
  *    needing that class will find it (mcentral.c explains the protocol).

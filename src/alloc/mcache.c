@@ -79,12 +79,13 @@ void hpi_mcache_count_large(size_t bytes, int is_free, unsigned nobj)
     }
 }
 
-/* Objects a class's hot list may hold: 16 KiB worth, at least 2, at most 64. */
+/* Objects of other spans than the alloc span that a class's list may hold:
+ * 16 KiB worth, at least 2, at most 64. */
 #define HOT_BYTES 16384u
-static uint8_t hot_limit(unsigned c)
+static uint32_t hot_limit(unsigned c)
 {
     uint32_t n = HOT_BYTES / hpi_class_size[c];
-    return (uint8_t)(n < 2 ? 2 : n > 64 ? 64 : n);
+    return (n < 2 ? 2 : n > 64 ? 64 : n);
 }
 
 static hpi_mcache_t *mcache_new_locked(void)
@@ -243,10 +244,11 @@ static hpi_span_t *take_empty(hpi_mcache_t *mc, unsigned c)
     return s;
 }
 
-/* The alloc span's free list is reserved: used == nelems, and malloc and
- * free of its objects leave used alone (fastpath.h).  Its free list is empty
- * when it stops being the alloc span, so used is exact again, except at
- * thread exit, where unreserve() recounts. */
+/* The alloc span's free objects are reserved: they move to the thread's list
+ * (mc->free), used == nelems, and malloc and free of its objects leave used
+ * alone (fastpath.h).  The list is empty when the span stops being the alloc
+ * span, so used is exact again, except at thread exit, where the list goes
+ * back to the span and unreserve() recounts. */
 static void reserve(hpi_span_t *s)
 {
     s->used = s->nelems;
@@ -297,8 +299,9 @@ void *hpi_mcache_refill(hpi_mcache_t *mc, unsigned c)
         errno = ENOMEM;
         return NULL;
     }
-    hpi_block_t *b = s->free;
-    s->free = b->next;
+    hpi_block_t *b = s->free; /* the reserve moves to the thread's list */
+    s->free = NULL;
+    mc->free[c] = (uintptr_t)b->next;
     hpi_counter_add(&mc->stats.nmalloc[c], 1);
     return b;
 }
@@ -383,15 +386,24 @@ void hpi_mcache_free_slow(hpi_mcache_t *mc, hpi_span_t *s, void *p)
     if (remote) STAT_ADD(mc, remote_frees, 1);
 }
 
-/* Give the hot lists' objects back to their spans (thread exit). */
-static void flush_hot(hpi_mcache_t *mc)
+/* Give the objects on the thread's lists back to their spans (thread exit):
+ * the alloc span's to its free list, still reserved, the others as frees. */
+static void flush_lists(hpi_mcache_t *mc)
 {
     for (unsigned c = 1; c < HPI_NUM_CLASSES; c++) {
-        hpi_block_t *b;
-        while ((b = mc->hot[c]) != NULL) {
-            mc->hot[c] = b->next;
-            mc->hot_room[c]++;
-            span_free(mc, hpi_span_of(b), b);
+        uintptr_t h = mc->free[c], next;
+        mc->free[c] = 0;
+        for (; h != 0; h = next) {
+            hpi_block_t *b = (hpi_block_t *)(h & ~HPI_LIST_OTHER);
+            next = (uintptr_t)b->next;
+            hpi_span_t *s = hpi_span_of(b);
+            if (h & HPI_LIST_OTHER) {
+                mc->hot_room[c]++;
+                span_free(mc, s, b);
+                continue;
+            }
+            b->next = s->free;
+            s->free = b;
         }
     }
 }
@@ -414,7 +426,7 @@ static void release_owned(hpi_span_t *s)
 void hpi_mcache_release(hpi_mcache_t *mc)
 {
     if (mc == &hpi_mcache_none) return;
-    flush_hot(mc);
+    flush_lists(mc);
     flush_remote(mc);
     for (unsigned c = 1; c < HPI_NUM_CLASSES; c++) {
         hpi_span_t *s = mc->alloc[c];

@@ -5,7 +5,8 @@
  * K objects of size s raise mallocs and heap_objects by K and heap_alloc and
  * total_alloc by K * hp_good_size(s); large objects count in large_mallocs at
  * their page-rounded size; the per-class table agrees with hp_good_size; the
- * threads counter follows threads that allocate; hp_release_memory() returns
+ * threads counter follows threads that allocate; a thread's frees give its
+ * spans back, while it runs and when it exits; hp_release_memory() returns
  * freed large memory to the OS (heap_released and the process's RSS show it).
  *
  * Usage: memstats_test   (prints "N passed, N failed")
@@ -207,6 +208,105 @@ static void test_threads_counter(void)
     pthread_barrier_destroy(&barrier);
 }
 
+/* A thread's frees give its spans back: the objects its cache keeps for the
+ * next malloc (the alloc span's and a few dozen of other spans') and the few
+ * empty spans it keeps (at most 1 MiB) are all that stays in use, however
+ * many objects were freed and in whatever order.  N objects in shuffled
+ * order, so that most frees land in spans other than the alloc span. */
+enum { SPREAD_N = 1 << 20, SPREAD_SIZE = 32 };
+static void **spread;
+
+static void alloc_free_shuffled(void)
+{
+    for (size_t i = 0; i < SPREAD_N; i++) {
+        spread[i] = malloc(SPREAD_SIZE);
+        memset(spread[i], 0x5a, SPREAD_SIZE);
+    }
+    uint64_t x = 88172645463325252ull;
+    for (size_t i = SPREAD_N - 1; i > 0; i--) { /* Fisher-Yates, xorshift */
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        size_t j = x % (i + 1);
+        void *t = spread[i];
+        spread[i] = spread[j];
+        spread[j] = t;
+    }
+    for (size_t i = 0; i < SPREAD_N; i++) free(spread[i]);
+}
+
+/* Frees two objects of each of 64 spans first, then the rest.  The first
+ * free into a span takes it back if it was detached (full for a while); the
+ * second stays on the thread's list, which holds 64 objects of spans other
+ * than the alloc span.  So the 64 spans empty only when the exiting thread
+ * gives its list back.  80-byte objects: a class no other test uses, whose
+ * spans are one 8 KiB page of 102 objects. */
+static void *list_thread(void *arg)
+{
+    (void)arg;
+    enum { N = 64 * 102 * 2, SPANS = 64 };
+    static void *o[N];
+    static uintptr_t seen[SPANS];
+    static int nfreed[SPANS];
+    for (size_t i = 0; i < N; i++) o[i] = malloc(80);
+    uintptr_t alloc_page = (uintptr_t)o[N - 1] >> 13;
+    size_t nseen = 0;
+    for (size_t i = 0; i < N; i++) {
+        uintptr_t page = (uintptr_t)o[i] >> 13;
+        size_t k = 0;
+        while (k < nseen && seen[k] != page) k++;
+        if (page == alloc_page || (k == nseen && nseen == SPANS) || (k < nseen && nfreed[k] == 2))
+            continue;
+        if (k == nseen) seen[nseen++] = page;
+        nfreed[k]++;
+        free(o[i]);
+        o[i] = NULL;
+    }
+    for (size_t i = 0; i < N; i++) free(o[i]);
+    return NULL;
+}
+
+static void *spread_thread(void *arg)
+{
+    (void)arg;
+    alloc_free_shuffled();
+    return NULL;
+}
+
+static void test_frees_return_spans(void)
+{
+    /* Kept after the frees: 1 MiB of empty spans, 64 objects of other spans
+     * pinning a span each, the alloc span: 2 MiB leaves room.  The objects
+     * took 32 MiB. */
+    const uint64_t slack = 2u << 20;
+    spread = malloc(SPREAD_N * sizeof *spread);
+    if (!CHECK(spread != NULL)) return;
+    hp_memstats_t a = stats();
+    alloc_free_shuffled();
+    hp_memstats_t b = stats();
+    CHECK_EQ(b.heap_objects, a.heap_objects);
+    CHECK_MSG(b.heap_inuse <= a.heap_inuse + slack,
+              "same thread: heap_inuse %llu -> %llu KiB after freeing 32 MiB",
+              (unsigned long long)(a.heap_inuse >> 10), (unsigned long long)(b.heap_inuse >> 10));
+    /* A thread that exits gives back what its cache kept. */
+    pthread_t t;
+    if (!CHECK(pthread_create(&t, NULL, spread_thread, NULL) == 0)) return;
+    pthread_join(t, NULL);
+    hp_memstats_t c = stats();
+    CHECK_EQ(c.heap_objects, b.heap_objects);
+    CHECK_MSG(c.heap_inuse <= b.heap_inuse + slack,
+              "exited thread: heap_inuse %llu -> %llu KiB after freeing 32 MiB",
+              (unsigned long long)(b.heap_inuse >> 10), (unsigned long long)(c.heap_inuse >> 10));
+    free(spread);
+    /* Exactly what a thread's list held goes back at exit (512 KiB of spans
+     * if it did not). */
+    hp_memstats_t d = stats();
+    if (!CHECK(pthread_create(&t, NULL, list_thread, NULL) == 0)) return;
+    pthread_join(t, NULL);
+    hp_memstats_t e = stats();
+    CHECK_MSG(e.heap_inuse <= d.heap_inuse + (64u << 10),
+              "exited thread: heap_inuse %llu -> %llu KiB", (unsigned long long)(d.heap_inuse >> 10),
+              (unsigned long long)(e.heap_inuse >> 10));
+}
+
 static uint64_t rss_bytes(void)
 {
     unsigned long size = 0, resident = 0;
@@ -288,6 +388,7 @@ int main(void)
     test_large_exact();
     test_invariants_and_monotonic();
     test_threads_counter();
+    test_frees_return_spans();
     check_release("hp_release_memory", 0);
     check_release("malloc_trim", 1);
     test_hp_entry_points();
