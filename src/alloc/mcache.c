@@ -85,7 +85,7 @@ void hpi_mcache_count_large(size_t bytes, int is_free, unsigned nobj)
 static uint32_t hot_limit(unsigned c)
 {
     uint32_t n = HOT_BYTES / hpi_class_size[c];
-    return (n < 2 ? 2 : n > 64 ? 64 : n);
+    return n < 2 ? 2 : n > 64 ? 64 : n;
 }
 
 static hpi_mcache_t *mcache_new_locked(void)
@@ -387,7 +387,8 @@ void hpi_mcache_free_slow(hpi_mcache_t *mc, hpi_span_t *s, void *p)
 }
 
 /* Give the objects on the thread's lists back to their spans (thread exit):
- * the alloc span's to its free list, still reserved, the others as frees. */
+ * the alloc span's (untagged links) to its free list, still reserved, the
+ * others as frees. */
 static void flush_lists(hpi_mcache_t *mc)
 {
     for (unsigned c = 1; c < HPI_NUM_CLASSES; c++) {
@@ -396,14 +397,13 @@ static void flush_lists(hpi_mcache_t *mc)
         for (; h != 0; h = next) {
             hpi_block_t *b = (hpi_block_t *)(h & ~HPI_LIST_OTHER);
             next = (uintptr_t)b->next;
-            hpi_span_t *s = hpi_span_of(b);
             if (h & HPI_LIST_OTHER) {
                 mc->hot_room[c]++;
-                span_free(mc, s, b);
+                span_free(mc, hpi_span_of(b), b);
                 continue;
             }
-            b->next = s->free;
-            s->free = b;
+            b->next = mc->alloc[c]->free;
+            mc->alloc[c]->free = b;
         }
     }
 }
