@@ -5,7 +5,7 @@
  * the head of the thread's list for the class (mc->free): one list, no span
  * touched.  free pushes onto that list when the object's span is the
  * thread's alloc span, or is another span the thread owns while the list has
- * room for such objects (hot_room); else onto the free list of its span,
+ * room for such objects (other_room); else onto the free list of its span,
  * which the thread owns.  Everything else is a call into mcache.c.
  * Neither touches the alloc span's `used` count: the whole span counts as
  * used while it is the alloc span, so the tight malloc/free loop carries no
@@ -36,16 +36,11 @@ static inline void hpi_list_push(hpi_mcache_t *mc, unsigned c, hpi_block_t *b, u
     mc->free[c] = (uintptr_t)b | tag;
 }
 
-/* Put b back on its span s, which this thread owns; is_alloc says whether s
- * is the thread's alloc span for its class.  The alloc span's free objects
- * are on the thread's list and all count as used (mcache.c): a free into it
- * touches no counter of the span.  Shared by the fast path and mcache.c. */
-static inline void hpi_owned_push(hpi_mcache_t *mc, hpi_span_t *s, hpi_block_t *b, bool is_alloc)
+/* Put b back on its span s, which this thread owns and which is not its
+ * alloc span (whose free objects are on the thread's list, mcache.c).
+ * Shared by the fast path and mcache.c. */
+static inline void hpi_owned_push(hpi_mcache_t *mc, hpi_span_t *s, hpi_block_t *b)
 {
-    if (is_alloc) {
-        hpi_list_push(mc, s->sizeclass, b, 0);
-        return;
-    }
     b->next = s->free;
     s->free = b;
     if (HPI_UNLIKELY(--s->used == 0)) hpi_mcache_span_empty(mc, s);
@@ -59,7 +54,7 @@ static inline void *hpi_malloc_unsampled(hpi_mcache_t *mc, size_t size)
     if (HPI_LIKELY(h != 0)) {
         hpi_block_t *b = (hpi_block_t *)(h & ~HPI_LIST_OTHER);
         mc->free[c] = (uintptr_t)b->next;
-        mc->hot_room[c] += (uint32_t)(h & HPI_LIST_OTHER);
+        mc->other_room[c] += (uint32_t)(h & HPI_LIST_OTHER);
         hpi_counter_add(&mc->stats.nmalloc[c], 1);
         return b;
     }
@@ -92,11 +87,11 @@ static inline void hpi_free_inline(void *p)
         unsigned c = s->sizeclass;
         hpi_counter_add(&mc->stats.nfree[c], 1);
         if (s != mc->alloc[c]) {
-            if (mc->hot_room[c] == 0) {
-                hpi_owned_push(mc, s, b, false);
+            if (mc->other_room[c] == 0) {
+                hpi_owned_push(mc, s, b);
                 return;
             }
-            mc->hot_room[c]--; /* reused first by the next malloc */
+            mc->other_room[c]--; /* reused first by the next malloc */
             hpi_list_push(mc, c, b, HPI_LIST_OTHER);
             return;
         }

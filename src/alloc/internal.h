@@ -140,7 +140,7 @@ typedef struct hpi_mcache {
     /* How many more objects of other spans `free` may take.  32 bits: a
      * byte-wide read-modify-write on the malloc path stalled it (pair-batch
      * 5.5 -> 8.3 ns on this machine). */
-    uint32_t hot_room[HPI_NUM_CLASSES];
+    uint32_t other_room[HPI_NUM_CLASSES];
     hpi_span_t *partial[HPI_NUM_CLASSES]; /* owned spans with free objects, newest first */
     hpi_span_t *partial_tail[HPI_NUM_CLASSES]; /* oldest: has had longest to gather frees */
     hpi_span_t *empty[HPI_NUM_CLASSES];   /* owned spans with every object free */

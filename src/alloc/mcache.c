@@ -81,10 +81,10 @@ void hpi_mcache_count_large(size_t bytes, int is_free, unsigned nobj)
 
 /* Objects of other spans than the alloc span that a class's list may hold:
  * 16 KiB worth, at least 2, at most 64. */
-#define HOT_BYTES 16384u
-static uint32_t hot_limit(unsigned c)
+#define OTHER_BYTES 16384u
+static uint32_t other_limit(unsigned c)
 {
-    uint32_t n = HOT_BYTES / hpi_class_size[c];
+    uint32_t n = OTHER_BYTES / hpi_class_size[c];
     return n < 2 ? 2 : n > 64 ? 64 : n;
 }
 
@@ -100,7 +100,7 @@ static hpi_mcache_t *mcache_new_locked(void)
     for (unsigned c = 0; c < HPI_NUM_CLASSES; c++)
         mc->alloc[c] = &hpi_span_none;
     for (unsigned c = 1; c < HPI_NUM_CLASSES; c++)
-        mc->hot_room[c] = hot_limit(c);
+        mc->other_room[c] = other_limit(c);
     mc->all_next = registry.all;
     registry.all = mc;
     return mc;
@@ -365,7 +365,10 @@ static bool span_free(hpi_mcache_t *mc, hpi_span_t *s, void *p)
 {
     uintptr_t x = atomic_load_explicit(&s->xowner, memory_order_relaxed);
     if (mc != &hpi_mcache_none && x == (uintptr_t)mc) {
-        hpi_owned_push(mc, s, p, s == mc->alloc[s->sizeclass]);
+        if (s == mc->alloc[s->sizeclass])
+            hpi_list_push(mc, s->sizeclass, p, 0);
+        else
+            hpi_owned_push(mc, s, p);
         return false;
     }
     if (mc != &hpi_mcache_none && x == ((uintptr_t)mc | HPI_OWNER_FULL) &&
@@ -398,7 +401,7 @@ static void flush_lists(hpi_mcache_t *mc)
             hpi_block_t *b = (hpi_block_t *)(h & ~HPI_LIST_OTHER);
             next = (uintptr_t)b->next;
             if (h & HPI_LIST_OTHER) {
-                mc->hot_room[c]++;
+                mc->other_room[c]++;
                 span_free(mc, hpi_span_of(b), b);
                 continue;
             }
