@@ -388,8 +388,7 @@ HP_API void hp_gc_collect(void)
     int ticket = atomic_fetch_add(&ctl.want_forced, 1) + 1;
     wake_collector();
     hpi_gc_blocking(wait_forced, &ticket); /* the cycle's stops need not wake it */
-    while (hpi_gc_sweep_one()) {}
-    hpi_gc_publish_if_swept();
+    hpi_gc_sweep_all_publish();
     hpi_gc_finalizer_wake();
 }
 

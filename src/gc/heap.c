@@ -25,6 +25,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 
 #include "gc/internal.h"
@@ -268,6 +269,20 @@ static void flush_profile_frees(void)
 }
 
 void hpi_gc_publish_if_swept(void) { publish_if_swept(); }
+
+/* hp_gc_collect's end: sweep what is left, wait for the spans other threads
+ * are sweeping (they tell their frees at once after), then publish, so that
+ * the heap profile read next shows the collection just made.  A cycle that
+ * ends meanwhile makes new unswept spans; then there is nothing to wait for,
+ * the next collection publishes. */
+void hpi_gc_sweep_all_publish(void)
+{
+    uint64_t epoch = atomic_load(&hpi_gc.prof_epoch);
+    while (hpi_gc_sweep_one()) {}
+    while (atomic_load(&nsweeping) != 0 && atomic_load(&hpi_gc.prof_epoch) == epoch)
+        sched_yield();
+    publish_if_swept();
+}
 
 /* Dead objects of word w that have finalizers: queue them, keep them. */
 static void sweep_finalizers(hpi_gcspan_t *g, unsigned w, uint64_t dead)

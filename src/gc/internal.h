@@ -226,6 +226,8 @@ HPI_INTERNAL void hpi_gc_heap_end_mark(void);
 HPI_INTERNAL bool hpi_gc_sweep_one(void);
 /* Publish the last cycle in the heap profile once it is swept. */
 HPI_INTERNAL void hpi_gc_publish_if_swept(void);
+/* Sweep everything, wait for other threads' sweeps, publish (hp_gc_collect). */
+HPI_INTERNAL void hpi_gc_sweep_all_publish(void);
 HPI_INTERNAL uint64_t hpi_gc_spans_inuse_bytes(void);
 HPI_INTERNAL void hpi_gc_cache_release(void); /* thread exit */
 HPI_INTERNAL bool hpi_gc_cache_make(void);   /* outside crit */
