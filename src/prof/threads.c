@@ -52,6 +52,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -153,42 +154,27 @@ static void rec_free(rec_t *r)
 
 /* ---- Registration ---- */
 
-/* The main thread's stack, from pthread_getattr_np (which allocates: it is
- * called once, at start-up). */
-static void main_stack_bounds(uintptr_t *lo, uintptr_t *hi)
-{
-    pthread_attr_t attr;
-    void *addr;
-    size_t size;
-    if (pthread_getattr_np(pthread_self(), &attr) != 0) return;
-    if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
-        *lo = (uintptr_t)addr;
-        *hi = (uintptr_t)addr + size;
-    }
-    pthread_attr_destroy(&attr);
-}
-
-/* Parse one /proc/self/maps line; 1 when its range holds addr. */
-static int maps_line_holds(const char *line, uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
+/* Parse one /proc/self/maps line: its range in [*a, *b); 0 if malformed. */
+static int maps_line_range(const char *line, uintptr_t *a, uintptr_t *b)
 {
     char *end;
-    unsigned long a = strtoul(line, &end, 16);
+    *a = strtoul(line, &end, 16);
     if (*end != '-') return 0;
-    unsigned long b = strtoul(end + 1, NULL, 16);
-    if (addr < a || addr >= b) return 0;
-    *lo = a;
-    *hi = b;
+    *b = strtoul(end + 1, NULL, 16);
     return 1;
 }
 
-/* The mapping that holds addr, read from /proc/self/maps with no malloc
- * (pthread_getattr_np allocates, which would make every thread start,
- * hotpath's own included, show in the allocator's statistics).  A thread's
- * stack is one mapping above its guard page. */
-static void mapping_bounds(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
+/* The mapping that holds addr, and the end of the mapping below it, read
+ * from /proc/self/maps with no malloc (pthread_getattr_np allocates and
+ * reads the file through stdio: every process would map stdio's and
+ * scanf's code and a FILE's spans for it, and every thread start, hotpath's
+ * own included, would show in the allocator's statistics). */
+static void mapping_bounds(uintptr_t addr, uintptr_t *lo, uintptr_t *hi, uintptr_t *below)
 {
     char buf[4096];
     size_t have = 0;
+    uintptr_t a, b;
+    *below = 0;
     int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
     if (fd < 0) return;
     for (;;) {
@@ -199,7 +185,13 @@ static void mapping_bounds(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
         char *line = buf, *nl;
         while ((nl = strchr(line, '\n')) != NULL) {
             *nl = 0;
-            if (maps_line_holds(line, addr, lo, hi)) goto out;
+            if (maps_line_range(line, &a, &b)) {
+                if (addr >= a && addr < b) {
+                    *lo = a, *hi = b;
+                    goto out;
+                }
+                if (b <= addr) *below = b;
+            }
             line = nl + 1;
         }
         have = strlen(line); /* a partial line: keep it */
@@ -210,13 +202,20 @@ out:
     close(fd);
 }
 
+/* A thread's stack is one mapping above its guard page.  The main thread's
+ * grows down to RLIMIT_STACK below its top, or to the mapping below (the
+ * bounds pthread_getattr_np gives it). */
 static void stack_bounds(uintptr_t *lo, uintptr_t *hi)
 {
+    uintptr_t below;
     *lo = *hi = 0;
-    if (hpi_gettid() == getpid())
-        main_stack_bounds(lo, hi);
-    else
-        mapping_bounds((uintptr_t)__builtin_frame_address(0), lo, hi);
+    mapping_bounds((uintptr_t)__builtin_frame_address(0), lo, hi, &below);
+    if (*hi == 0 || hpi_gettid() != getpid()) return;
+    struct rlimit rl;
+    uintptr_t max = *hi - below;
+    if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < max)
+        max = rl.rlim_cur;
+    if (*hi - *lo < max) *lo = *hi - max;
 }
 
 /* Register the calling thread with record r, then call the on_start hook. */
