@@ -31,13 +31,11 @@ static struct {
     uint32_t num_gc, num_forced;            /* lock */
     uint64_t cpu_ns;                        /* lock: collector CPU, all cycles */
     uint64_t start_ns;                      /* fixed at init */
-    int64_t start_unix;                     /* fixed at init */
 } st = {.lock = HPI_LOCK_INIT};
 
 void hpi_gc_pacer_init(void)
 {
     st.start_ns = hpi_nanotime();
-    st.start_unix = hpi_unix_nanos();
 }
 
 /* What the limit counts: every byte hotpath maps and has not returned to
@@ -148,7 +146,10 @@ void hpi_gc_pacer_record(const hpi_gc_cycle_t *c)
 {
     uint64_t pause = c->stw1_ns + c->stw2_ns;
     uint64_t cpu = pause * (uint64_t)c->nprocs + c->cpu_mark_assist_ns + c->cpu_mark_bg_ns;
-    int64_t end_unix = st.start_unix + (int64_t)(c->end_ns - st.start_ns);
+    /* The wall clock read now, as Go reads it at the cycle's end: one
+     * extrapolated from the start by the monotonic clock drifts from it
+     * (NTP slews the wall clock), and could lie in the future. */
+    int64_t end_unix = hpi_unix_nanos();
     hpi_lock(&st.lock);
     uint32_t n = ++st.num_gc;
     if (c->forced) st.num_forced++;
