@@ -15,7 +15,7 @@ _Atomic int hpi_threads_ok;
 static pthread_key_t cache_key;
 static _Atomic int hooks_state; /* 0 not yet, 1 being installed, 2 installed */
 
-static void thread_exit(void *arg)
+HPI_CORE static void thread_exit(void *arg)
 {
     hpi_mcache_t *mc = arg;
     if (mc == hpi_tls_mcache) hpi_mcache_release(mc);
@@ -54,7 +54,7 @@ static void fork_child(void)
 
 /* Install the process hooks once, then tie this thread's cache to the key.
  * Called right after a thread's cache is made; may allocate. */
-void hpi_init_thread_hooks(void)
+HPI_CORE void hpi_init_thread_hooks(void)
 {
     int state = atomic_load_explicit(&hooks_state, memory_order_acquire);
     if (state != 2) {
@@ -62,7 +62,7 @@ void hpi_init_thread_hooks(void)
         if (atomic_compare_exchange_strong(&hooks_state, &zero, 1)) {
             if (pthread_key_create(&cache_key, thread_exit) != 0)
                 hpi_fatal("pthread_key_create failed: cannot track thread exits");
-            pthread_atfork(fork_prepare, fork_parent, fork_child);
+            hpi_atfork(fork_prepare, fork_parent, fork_child);
             atomic_store_explicit(&hooks_state, 2, memory_order_release);
         } else {
             while (atomic_load_explicit(&hooks_state, memory_order_acquire) != 2)
@@ -77,3 +77,8 @@ __attribute__((constructor(101))) static void hotpath_ctor(void)
     hpi_options_init();
     atomic_store(&hpi_threads_ok, 1);
 }
+
+/* The library's DT_FINI (-fini in CMakeLists.txt).  crti's _fini, the
+ * default, has nothing to do either, but the linker puts it after all the
+ * code, and calling it at exit maps that end of the file (see HPI_CORE). */
+HPI_CORE void hpi_dt_fini(void) {}

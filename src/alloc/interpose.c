@@ -22,15 +22,15 @@
 
 static bool is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
 
-HP_API void *malloc(size_t size) { return hpi_malloc_inline(size); }
+HP_API HPI_CORE void *malloc(size_t size) { return hpi_malloc_inline(size); }
 
-HP_API void free(void *p) { hpi_free_inline(p); }
+HP_API HPI_CORE void free(void *p) { hpi_free_inline(p); }
 
-HP_API void *calloc(size_t n, size_t size) { return hpi_calloc(n, size); }
+HP_API HPI_CORE void *calloc(size_t n, size_t size) { return hpi_calloc(n, size); }
 
-HP_API void *realloc(void *p, size_t size) { return hpi_realloc(p, size); }
+HP_API HPI_CORE void *realloc(void *p, size_t size) { return hpi_realloc(p, size); }
 
-HP_API void *reallocarray(void *p, size_t n, size_t size)
+HP_API HPI_CORE void *reallocarray(void *p, size_t n, size_t size)
 {
     size_t total;
     if (__builtin_mul_overflow(n, size, &total)) {
@@ -40,7 +40,7 @@ HP_API void *reallocarray(void *p, size_t n, size_t size)
     return hpi_realloc(p, total);
 }
 
-HP_API int posix_memalign(void **memptr, size_t align, size_t size)
+HP_API HPI_CORE int posix_memalign(void **memptr, size_t align, size_t size)
 {
     if (!is_pow2(align) || align % sizeof(void *) != 0) return EINVAL;
     int saved = errno;
@@ -53,7 +53,7 @@ HP_API int posix_memalign(void **memptr, size_t align, size_t size)
     return 0;
 }
 
-HP_API void *aligned_alloc(size_t align, size_t size)
+HP_API HPI_CORE void *aligned_alloc(size_t align, size_t size)
 {
     if (!is_pow2(align)) {
         errno = EINVAL;
@@ -63,7 +63,7 @@ HP_API void *aligned_alloc(size_t align, size_t size)
 }
 
 /* glibc's memalign accepts any alignment and rounds it up to a power of two. */
-HP_API void *memalign(size_t align, size_t size)
+HP_API HPI_CORE void *memalign(size_t align, size_t size)
 {
     if (align > HPI_MAX_ALLOC) {
         errno = ENOMEM;
@@ -74,9 +74,9 @@ HP_API void *memalign(size_t align, size_t size)
     return hpi_malloc_aligned(a, size);
 }
 
-HP_API void *valloc(size_t size) { return hpi_malloc_aligned(OS_PAGE, size); }
+HP_API HPI_CORE void *valloc(size_t size) { return hpi_malloc_aligned(OS_PAGE, size); }
 
-HP_API void *pvalloc(size_t size)
+HP_API HPI_CORE void *pvalloc(size_t size)
 {
     if (size > HPI_MAX_ALLOC) {
         errno = ENOMEM;
@@ -86,10 +86,10 @@ HP_API void *pvalloc(size_t size)
     return hpi_malloc_aligned(OS_PAGE, rounded);
 }
 
-HP_API size_t malloc_usable_size(void *p) { return hpi_usable_size(p); }
+HP_API HPI_CORE size_t malloc_usable_size(void *p) { return hpi_usable_size(p); }
 
 /* Free pages go back to the OS now rather than after the scavenger's delay. */
-HP_API int malloc_trim(size_t pad)
+HP_API HPI_CORE int malloc_trim(size_t pad)
 {
     (void)pad;
     return hp_release_memory() > 0;
@@ -97,16 +97,19 @@ HP_API int malloc_trim(size_t pad)
 
 /* ---- the hp_ names ---- */
 
-HP_API void *hp_malloc(size_t size) { return hpi_malloc_inline(size); }
+HP_API HPI_CORE void *hp_malloc(size_t size) { return hpi_malloc_inline(size); }
 
-HP_API void hp_free(void *p) { hpi_free_inline(p); }
+HP_API HPI_CORE void hp_free(void *p) { hpi_free_inline(p); }
 
-HP_API void *hp_calloc(size_t n, size_t size) { return hpi_calloc(n, size); }
+HP_API HPI_CORE void *hp_calloc(size_t n, size_t size) { return hpi_calloc(n, size); }
 
-HP_API void *hp_realloc(void *p, size_t size) { return hpi_realloc(p, size); }
+HP_API HPI_CORE void *hp_realloc(void *p, size_t size) { return hpi_realloc(p, size); }
 
-HP_API void *hp_aligned_alloc(size_t align, size_t size) { return aligned_alloc(align, size); }
+HP_API HPI_CORE void *hp_aligned_alloc(size_t align, size_t size)
+{
+    return aligned_alloc(align, size);
+}
 
-HP_API size_t hp_usable_size(const void *p) { return hpi_usable_size(p); }
+HP_API HPI_CORE size_t hp_usable_size(const void *p) { return hpi_usable_size(p); }
 
-HP_API size_t hp_good_size(size_t size) { return hpi_good_size(size); }
+HP_API HPI_CORE size_t hp_good_size(size_t size) { return hpi_good_size(size); }

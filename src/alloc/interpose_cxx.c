@@ -67,7 +67,7 @@ static void *nothrow_slow(const char *name, size_t size, size_t align, const voi
         return HPI_LIKELY(p_ != NULL) ? p_ : nothrow_slow(name, (size), (align), (tag));         \
     } while (0)
 
-#define API HP_API
+#define API HP_API HPI_CORE
 
 API void *_Znwm(size_t n) { return new_throwing(n, 0); }
 API void *_Znam(size_t n) { return new_throwing(n, 0); }

@@ -67,7 +67,7 @@
 
 #include "alloc/fastpath.h"
 
-void *hpi_malloc_large(size_t size, size_t align, bool zero)
+HPI_CORE void *hpi_malloc_large(size_t size, size_t align, bool zero)
 {
     hpi_mcache_t *mc = hpi_tls_mcache;
     if (HPI_UNLIKELY((mc->sample_left -= (int64_t)size) < 0))
@@ -75,7 +75,7 @@ void *hpi_malloc_large(size_t size, size_t align, bool zero)
     return hpi_heap_object(size, align, zero);
 }
 
-void *hpi_heap_object(size_t size, size_t align, bool zero)
+HPI_CORE void *hpi_heap_object(size_t size, size_t align, bool zero)
 {
     if (size > HPI_MAX_ALLOC) {
         errno = ENOMEM;
@@ -93,7 +93,7 @@ void *hpi_heap_object(size_t size, size_t align, bool zero)
     return (void *)s->base;
 }
 
-void hpi_free_slow(void *p, hpi_span_t *s)
+HPI_CORE void hpi_free_slow(void *p, hpi_span_t *s)
 {
     if (p == NULL) return;
     s = hpi_span_check(s, p);
@@ -128,7 +128,7 @@ static unsigned aligned_class(size_t size, size_t align)
     return c < HPI_NUM_CLASSES ? c : 0;
 }
 
-void *hpi_malloc_aligned(size_t align, size_t size)
+HPI_CORE void *hpi_malloc_aligned(size_t align, size_t size)
 {
     if (align <= 16) return hpi_malloc_inline(size < align ? align : size);
     if (size <= HPI_MAX_SMALL && align <= HPI_PAGE_SIZE) {
@@ -142,7 +142,7 @@ void *hpi_malloc_aligned(size_t align, size_t size)
     return hpi_malloc_large(size, align > HPI_PAGE_SIZE ? align : 0, false);
 }
 
-void *hpi_calloc(size_t n, size_t size)
+HPI_CORE void *hpi_calloc(size_t n, size_t size)
 {
     size_t total;
     if (__builtin_mul_overflow(n, size, &total)) {
@@ -224,7 +224,7 @@ static inline bool stays_by_info(const void *p, size_t size)
     return size <= usable && size >= usable / 2;
 }
 
-void *hpi_realloc(void *p, size_t size)
+HPI_CORE void *hpi_realloc(void *p, size_t size)
 {
     if (p == NULL) return hpi_malloc_inline(size);
     if (size == 0) {

@@ -58,7 +58,7 @@ static void stat_add(hpi_mcache_t *mc, hpi_counter_t *own, size_t offset, uint64
 #define STAT_ADD(mc, field, v)                                                                     \
     stat_add((mc), &(mc)->stats.field, offsetof(hpi_thread_stats_t, field), (v))
 
-void hpi_mcache_count_small(unsigned c, int is_free)
+HPI_CORE void hpi_mcache_count_small(unsigned c, int is_free)
 {
     hpi_mcache_t *mc = hpi_tls_mcache;
     if (is_free)
@@ -67,7 +67,7 @@ void hpi_mcache_count_small(unsigned c, int is_free)
         STAT_ADD(mc, nmalloc[c], 1);
 }
 
-void hpi_mcache_count_large(size_t bytes, int is_free, unsigned nobj)
+HPI_CORE void hpi_mcache_count_large(size_t bytes, int is_free, unsigned nobj)
 {
     hpi_mcache_t *mc = hpi_tls_mcache;
     if (is_free) {
@@ -106,7 +106,7 @@ static hpi_mcache_t *mcache_new_locked(void)
     return mc;
 }
 
-hpi_mcache_t *hpi_mcache_get(void)
+HPI_CORE hpi_mcache_t *hpi_mcache_get(void)
 {
     hpi_mcache_t *mc = hpi_tls_mcache;
     if (mc != &hpi_mcache_none) return mc;
@@ -176,7 +176,7 @@ static void keep_or_release_empty(hpi_mcache_t *mc, hpi_span_t *s)
     mc->empty_bytes += bytes;
 }
 
-void hpi_mcache_span_empty(hpi_mcache_t *mc, hpi_span_t *s)
+HPI_CORE void hpi_mcache_span_empty(hpi_mcache_t *mc, hpi_span_t *s)
 {
     partial_unlink(mc, s);
     keep_or_release_empty(mc, s);
@@ -285,7 +285,7 @@ static hpi_span_t *refill_span(hpi_mcache_t *mc, unsigned c)
     return s;
 }
 
-void *hpi_mcache_refill(hpi_mcache_t *mc, unsigned c)
+HPI_CORE void *hpi_mcache_refill(hpi_mcache_t *mc, unsigned c)
 {
     if (mc == &hpi_mcache_none) {
         mc = hpi_mcache_get();
@@ -361,7 +361,7 @@ static void remote_batch(hpi_mcache_t *mc, hpi_span_t *s, void *p)
 
 /* Put p back in its span s, whoever owns it; no counters.  True if it was a
  * remote free. */
-static bool span_free(hpi_mcache_t *mc, hpi_span_t *s, void *p)
+HPI_CORE static bool span_free(hpi_mcache_t *mc, hpi_span_t *s, void *p)
 {
     uintptr_t x = atomic_load_explicit(&s->xowner, memory_order_relaxed);
     if (mc != &hpi_mcache_none && x == (uintptr_t)mc) {
@@ -381,7 +381,7 @@ static bool span_free(hpi_mcache_t *mc, hpi_span_t *s, void *p)
     return true;
 }
 
-void hpi_mcache_free_slow(hpi_mcache_t *mc, hpi_span_t *s, void *p)
+HPI_CORE void hpi_mcache_free_slow(hpi_mcache_t *mc, hpi_span_t *s, void *p)
 {
     unsigned c = s->sizeclass; /* s may be back in the page heap after span_free */
     bool remote = span_free(mc, s, p);
@@ -414,7 +414,7 @@ static void flush_lists(hpi_mcache_t *mc)
 /* ---- thread exit ---- */
 
 /* Give up a span the exiting thread owns. */
-static void release_owned(hpi_span_t *s)
+HPI_CORE static void release_owned(hpi_span_t *s)
 {
     s->queue = HPI_Q_NONE;
     if (s->used == 0) {
@@ -426,7 +426,7 @@ static void release_owned(hpi_span_t *s)
     hpi_central_put(s->sizeclass, s);
 }
 
-void hpi_mcache_release(hpi_mcache_t *mc)
+HPI_CORE void hpi_mcache_release(hpi_mcache_t *mc)
 {
     if (mc == &hpi_mcache_none) return;
     flush_lists(mc);

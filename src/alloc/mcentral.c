@@ -27,7 +27,7 @@ typedef struct central {
 
 static central_t centrals[HPI_NUM_CLASSES];
 
-size_t hpi_span_collect_remote(hpi_span_t *s)
+HPI_CORE size_t hpi_span_collect_remote(hpi_span_t *s)
 {
     if (atomic_load_explicit(&s->remote, memory_order_relaxed) == 0) return 0;
     uintptr_t h = atomic_exchange_explicit(&s->remote, 0, memory_order_acquire);
@@ -45,12 +45,12 @@ size_t hpi_span_collect_remote(hpi_span_t *s)
     return n;
 }
 
-void hpi_span_disown(hpi_span_t *s)
+HPI_CORE void hpi_span_disown(hpi_span_t *s)
 {
     atomic_store_explicit(&s->xowner, 0, memory_order_release);
 }
 
-void hpi_span_push_remote(hpi_span_t *s, void *first, void *last)
+HPI_CORE void hpi_span_push_remote(hpi_span_t *s, void *first, void *last)
 {
     hpi_block_t *b = first, *tail = last;
     uintptr_t h = atomic_load_explicit(&s->remote, memory_order_relaxed);
@@ -64,7 +64,7 @@ void hpi_span_push_remote(hpi_span_t *s, void *first, void *last)
     }
 }
 
-void hpi_central_put(unsigned c, hpi_span_t *s)
+HPI_CORE void hpi_central_put(unsigned c, hpi_span_t *s)
 {
     central_t *ct = &centrals[c];
     hpi_lock(&ct->lock);
@@ -77,7 +77,7 @@ void hpi_central_put(unsigned c, hpi_span_t *s)
     hpi_unlock(&ct->lock);
 }
 
-hpi_span_t *hpi_central_take(unsigned c, hpi_mcache_t *mc)
+HPI_CORE hpi_span_t *hpi_central_take(unsigned c, hpi_mcache_t *mc)
 {
     central_t *ct = &centrals[c];
     if (__atomic_load_n(&ct->head, __ATOMIC_RELAXED) == NULL) return NULL;

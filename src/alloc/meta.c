@@ -16,7 +16,7 @@ static struct {
 } meta = {HPI_LOCK_INIT, 0, 0, 0};
 
 /* Zeroed, cache-line aligned memory for metadata; NULL when out of memory. */
-void *hpi_meta_alloc(size_t size)
+HPI_CORE void *hpi_meta_alloc(size_t size)
 {
     size = (size + META_ALIGN - 1) & ~(META_ALIGN - 1);
     hpi_lock(&meta.lock);

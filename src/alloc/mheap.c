@@ -35,7 +35,7 @@ static struct {
 
 /* ---- span structs ---- */
 
-static hpi_span_t *span_new_locked(uintptr_t base, size_t npages)
+HPI_CORE static hpi_span_t *span_new_locked(uintptr_t base, size_t npages)
 {
     hpi_span_t *s = heap.spare;
     if (s != NULL) {
@@ -75,12 +75,12 @@ static hpi_span_t *map_get(uintptr_t addr)
     return slot ? *slot : NULL;
 }
 
-static void map_range_locked(hpi_span_t *s, size_t first, size_t n)
+HPI_CORE static void map_range_locked(hpi_span_t *s, size_t first, size_t n)
 {
     for (size_t i = first; i < first + n; i++) *map_slot(s->base + (i << HPI_PAGE_SHIFT)) = s;
 }
 
-static void map_ends_locked(hpi_span_t *s)
+HPI_CORE static void map_ends_locked(hpi_span_t *s)
 {
     map_range_locked(s, 0, 1);
     map_range_locked(s, s->npages - 1, 1);
@@ -95,7 +95,7 @@ static _Atomic uint32_t *info_slot(uintptr_t addr)
 }
 
 /* Set (c != 0) or clear the page info of small span s's pages. */
-static void info_small(hpi_span_t *s, unsigned c)
+HPI_CORE static void info_small(hpi_span_t *s, unsigned c)
 {
     _Atomic uint32_t *slot = info_slot(s->base);
     for (size_t i = 0; i < s->npages; i++)
@@ -103,15 +103,18 @@ static void info_small(hpi_span_t *s, unsigned c)
 }
 
 /* Large span s's first page: its size, unless that does not fit. */
-void hpi_heap_info_large(hpi_span_t *s)
+HPI_CORE void hpi_heap_info_large(hpi_span_t *s)
 {
     uint32_t v = s->npages < HPI_INFO_LARGE ? HPI_INFO_LARGE | (uint32_t)s->npages : 0;
     atomic_store_explicit(info_slot(s->base), v, memory_order_relaxed);
 }
 
-hpi_span_t *hpi_span_of_checked(const void *p) { return hpi_span_check(hpi_span_of(p), p); }
+HPI_CORE hpi_span_t *hpi_span_of_checked(const void *p)
+{
+    return hpi_span_check(hpi_span_of(p), p);
+}
 
-hpi_span_t *hpi_span_check(hpi_span_t *s, const void *p)
+HPI_CORE hpi_span_t *hpi_span_check(hpi_span_t *s, const void *p)
 {
     if (s == NULL) return NULL;
     if (s->state != HPI_SPAN_SMALL && s->state != HPI_SPAN_LARGE) return NULL;
@@ -127,7 +130,7 @@ static hpi_span_t **list_for(size_t npages)
     return npages < NSMALL ? &heap.free_small[npages] : &heap.free_large;
 }
 
-static void list_insert_locked(hpi_span_t *s)
+HPI_CORE static void list_insert_locked(hpi_span_t *s)
 {
     hpi_span_t **head = list_for(s->npages);
     s->state = HPI_SPAN_FREE;
@@ -138,7 +141,7 @@ static void list_insert_locked(hpi_span_t *s)
     if (s->npages < NSMALL) heap.nonempty[s->npages / 64] |= (uint64_t)1 << (s->npages % 64);
 }
 
-static void list_remove_locked(hpi_span_t *s)
+HPI_CORE static void list_remove_locked(hpi_span_t *s)
 {
     hpi_span_t **head = list_for(s->npages);
     if (s->prev)
@@ -220,7 +223,7 @@ static hpi_span_t *grow_locked(size_t npages)
 
 /* Cut the first npages pages off free span s (off the lists); the rest goes
  * back on a list.  Returns s, now npages long. */
-static hpi_span_t *split_locked(hpi_span_t *s, size_t npages)
+HPI_CORE static hpi_span_t *split_locked(hpi_span_t *s, size_t npages)
 {
     if (s->npages == npages) return s;
     hpi_span_t *r = span_new_locked(s->base + (npages << HPI_PAGE_SHIFT), s->npages - npages);
@@ -246,7 +249,7 @@ static void account_use_locked(hpi_span_t *s)
     map_range_locked(s, 0, s->npages);
 }
 
-static hpi_span_t *take_free_locked(size_t npages)
+HPI_CORE static hpi_span_t *take_free_locked(size_t npages)
 {
     hpi_span_t *s = npages < NSMALL ? find_small_locked(npages) : NULL;
     if (s == NULL) s = find_large_locked(npages);
@@ -292,7 +295,7 @@ static hpi_span_t *alloc_aligned_locked(size_t npages, size_t align)
 }
 
 /* Merge free span o (off the lists) into its neighbour s. */
-static void absorb_locked(hpi_span_t *s, hpi_span_t *o)
+HPI_CORE static void absorb_locked(hpi_span_t *s, hpi_span_t *o)
 {
     if (s->released != o->released) {
         hpi_span_t *rel = s->released ? s : o; /* counts as dirty from now on */
@@ -307,7 +310,7 @@ static void absorb_locked(hpi_span_t *s, hpi_span_t *o)
 }
 
 /* Put free span s on a list, merged with free neighbours. */
-static void free_coalesce_locked(hpi_span_t *s)
+HPI_CORE static void free_coalesce_locked(hpi_span_t *s)
 {
     hpi_span_t *left = map_get(s->base - 1);
     if (left && left->state == HPI_SPAN_FREE &&
@@ -325,7 +328,7 @@ static void free_coalesce_locked(hpi_span_t *s)
     list_insert_locked(s);
 }
 
-hpi_span_t *hpi_heap_alloc_small_nolist(unsigned c)
+HPI_CORE hpi_span_t *hpi_heap_alloc_small_nolist(unsigned c)
 {
     hpi_lock(&heap.lock);
     hpi_span_t *s = alloc_locked(hpi_class_npages[c]);
@@ -343,7 +346,7 @@ hpi_span_t *hpi_heap_alloc_small_nolist(unsigned c)
     return s;
 }
 
-hpi_span_t *hpi_heap_alloc_small(unsigned c)
+HPI_CORE hpi_span_t *hpi_heap_alloc_small(unsigned c)
 {
     hpi_span_t *s = hpi_heap_alloc_small_nolist(c);
     if (s == NULL) return NULL;
@@ -358,7 +361,7 @@ hpi_span_t *hpi_heap_alloc_small(unsigned c)
     return s;
 }
 
-hpi_span_t *hpi_heap_alloc_large(size_t npages, size_t align)
+HPI_CORE hpi_span_t *hpi_heap_alloc_large(size_t npages, size_t align)
 {
     hpi_lock(&heap.lock);
     hpi_span_t *s = align > HPI_PAGE_SIZE ? alloc_aligned_locked(npages, align)
@@ -374,7 +377,7 @@ hpi_span_t *hpi_heap_alloc_large(size_t npages, size_t align)
     return s;
 }
 
-void hpi_heap_free(hpi_span_t *s)
+HPI_CORE void hpi_heap_free(hpi_span_t *s)
 {
     uint64_t now = hpi_nanotime();
     hpi_lock(&heap.lock);
@@ -395,7 +398,7 @@ void hpi_heap_free(hpi_span_t *s)
 }
 
 /* Shrink large span s to npages, or grow it into the free span after it. */
-bool hpi_heap_resize_large(hpi_span_t *s, size_t npages)
+HPI_CORE bool hpi_heap_resize_large(hpi_span_t *s, size_t npages)
 {
     bool ok = false;
     uint64_t now = hpi_nanotime();

@@ -157,7 +157,7 @@ static void read_option(const option_t *o)
 /* Read the options once.  Before libc has set up the environment (an
  * allocation from the dynamic loader) it keeps the defaults and tries again
  * on a later call. */
-void hpi_options_init(void)
+HPI_CORE void hpi_options_init(void)
 {
     if (atomic_load_explicit(&options_read, memory_order_acquire)) return;
     if (environ == NULL) return;

@@ -35,7 +35,7 @@ typedef struct {
 } sample_pool_t;
 static sample_pool_t pools[HPI_NUM_CLASSES];
 
-void hpi_sample_reset(hpi_mcache_t *mc)
+HPI_CORE void hpi_sample_reset(hpi_mcache_t *mc)
 {
     if (mc->sample_seed == 0)
         mc->sample_seed = (hpi_nanotime() ^ ((uint64_t)hpi_gettid() << 32)) | 1;
@@ -109,7 +109,7 @@ static void small_free(hpi_span_t *s, void *p)
     }
 }
 
-void *hpi_malloc_sampled(size_t size, size_t align, bool zero, bool large)
+HPI_CORE void *hpi_malloc_sampled(size_t size, size_t align, bool zero, bool large)
 {
     bool had_cache = hpi_tls_mcache != &hpi_mcache_none;
     hpi_mcache_t *mc = hpi_mcache_get(); /* a new thread's cache is reset */
@@ -134,7 +134,7 @@ void *hpi_malloc_sampled(size_t size, size_t align, bool zero, bool large)
     return p;
 }
 
-void hpi_free_sampled(hpi_span_t *s, void *p)
+HPI_CORE void hpi_free_sampled(hpi_span_t *s, void *p)
 {
     hpi_memprof_free(p);
     if (s->sizeclass != 0) {

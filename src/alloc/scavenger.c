@@ -32,7 +32,7 @@ static uint64_t period_ns(void)
     return p;
 }
 
-static void *scavenger_main(void *arg)
+HPI_CORE static void *scavenger_main(void *arg)
 {
     (void)arg;
     pthread_setname_np(pthread_self(), "hp-scavenger");
@@ -44,7 +44,7 @@ static void *scavenger_main(void *arg)
     return NULL;
 }
 
-static void start_thread(void)
+HPI_CORE static void start_thread(void)
 {
     int zero = 0;
     if (!atomic_compare_exchange_strong(&scav.started, &zero, 1)) return;
@@ -79,7 +79,7 @@ static void scavenge_inline(void)
 }
 
 /* Called after a span went back to the page heap (no lock held). */
-void hpi_scavenger_note_free(void)
+HPI_CORE void hpi_scavenger_note_free(void)
 {
     if (hpi_options.background_thread && delay_ns() != 0) {
         if (!atomic_load_explicit(&scav.started, memory_order_relaxed) &&

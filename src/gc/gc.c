@@ -319,7 +319,7 @@ static void fork_prepare(void);
 static void fork_parent(void);
 static void fork_child(void);
 
-static void thread_exit(void *arg)
+HPI_CORE static void thread_exit(void *arg)
 {
     (void)arg;
     hpi_gc_cache_release();
@@ -344,7 +344,7 @@ void hpi_gc_init(void)
     hpi_gc_pacer_set_goal(0);
     hpi_gc_stw_init();
     pthread_key_create(&ctl.key, thread_exit);
-    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    hpi_atfork(fork_prepare, fork_parent, fork_child);
     hpi_thread_register_self();
     start_collector();
     atomic_store(&ctl.inited, 2);

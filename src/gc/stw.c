@@ -234,13 +234,13 @@ void hpi_gc_stw_fork_child(void)
 typedef int (*mask_fn)(int, const sigset_t *, sigset_t *);
 static mask_fn real_pthread_sigmask, real_sigprocmask;
 
-__attribute__((constructor)) static void resolve_masks(void)
+HPI_CORE __attribute__((constructor)) static void resolve_masks(void)
 {
     real_pthread_sigmask = (mask_fn)dlsym(RTLD_NEXT, "pthread_sigmask");
     real_sigprocmask = (mask_fn)dlsym(RTLD_NEXT, "sigprocmask");
 }
 
-static const sigset_t *without_gc_signal(int how, const sigset_t *set, sigset_t *copy)
+HPI_CORE static const sigset_t *without_gc_signal(int how, const sigset_t *set, sigset_t *copy)
 {
     if (set == NULL || how == SIG_UNBLOCK || !sigismember(set, HPI_GC_SIGNAL)) return set;
     *copy = *set;
@@ -254,7 +254,7 @@ static int raw_mask(int how, const sigset_t *set, sigset_t *old)
     return 0;
 }
 
-HP_API int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+HP_API HPI_CORE int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
     sigset_t copy;
     set = without_gc_signal(how, set, &copy);
@@ -262,7 +262,7 @@ HP_API int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
     return raw_mask(how, set, old);
 }
 
-HP_API int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+HP_API HPI_CORE int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 {
     sigset_t copy;
     set = without_gc_signal(how, set, &copy);

@@ -90,8 +90,11 @@ static struct {
     int64_t paused_until;  /* accepting stopped until then (out of fds) */
     pthread_t thread;
     bool running;
-    slot_t slot[MAX_CONNS];
 } gate = {.lfd = -1, .efd = -1, .wfd = -1};
+
+/* The connections (the gate thread, as above).  Apart from gate, so that
+ * zero-initialised they cost no page of the library's file (.bss). */
+static slot_t slots[MAX_CONNS];
 
 static _Atomic uint16_t relay_port[MAX_CONNS]; /* local ports of live relays */
 
@@ -178,7 +181,7 @@ static void close_watched(int *fd)
 
 static void slot_close(int i)
 {
-    slot_t *s = &gate.slot[i];
+    slot_t *s = &slots[i];
     atomic_store_explicit(&relay_port[i], 0, memory_order_release);
     close_watched(&s->cfd);
     close_watched(&s->sfd);
@@ -199,11 +202,11 @@ static int slot_take(void)
 {
     int nwait = 0, oldest = -1, free_i = -1;
     for (int i = 0; i < MAX_CONNS; i++) {
-        slot_t *s = &gate.slot[i];
+        slot_t *s = &slots[i];
         if (s->state == SLOT_FREE && free_i < 0) free_i = i;
         if (s->state != SLOT_HEAD) continue;
         nwait++;
-        if (oldest < 0 || s->born_ms < gate.slot[oldest].born_ms) oldest = i;
+        if (oldest < 0 || s->born_ms < slots[oldest].born_ms) oldest = i;
     }
     if (oldest >= 0 && (nwait >= MAX_WAITING || free_i < 0)) {
         slot_close(oldest);
@@ -222,7 +225,7 @@ static bool slot_alloc(slot_t *s)
 static void accept_one(int fd)
 {
     int i = slot_take();
-    slot_t *s = i >= 0 ? &gate.slot[i] : NULL;
+    slot_t *s = i >= 0 ? &slots[i] : NULL;
     if (s == NULL || !slot_alloc(s)) {
         close(fd);
         return;
@@ -297,7 +300,7 @@ static bool head_done(const gbuf_t *b)
 /* HEAD -> RELAY: connect to civetweb.  false when it cannot be reached. */
 static bool link_up(int i)
 {
-    slot_t *s = &gate.slot[i];
+    slot_t *s = &slots[i];
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return false;
     if (connect(fd, (struct sockaddr *)&gate.to, sizeof gate.to) != 0 && errno != EINPROGRESS) {
@@ -321,7 +324,7 @@ static bool link_up(int i)
 /* Events to wait for on each side, from the buffers' state. */
 static void rewatch(int i)
 {
-    slot_t *s = &gate.slot[i];
+    slot_t *s = &slots[i];
     uint32_t ce = 0, se = 0;
     if (!s->up.eof && s->up.len < BUF_SIZE) ce |= EPOLLIN;
     if (s->down.len > s->down.off) ce |= EPOLLOUT;
@@ -337,7 +340,7 @@ static void rewatch(int i)
  * dropped.  false when a side broke. */
 static bool relay(int i)
 {
-    slot_t *s = &gate.slot[i];
+    slot_t *s = &slots[i];
     if (s->sfd >= 0) {
         if (!drain(s->sfd, &s->up) || !fill(s->sfd, &s->down)) return false;
         if (s->down.eof) {
@@ -362,7 +365,7 @@ static bool slot_done(const slot_t *s)
  * is shut both ways (or in error) wants nothing more. */
 static void pump(int i, int side, uint32_t events)
 {
-    slot_t *s = &gate.slot[i];
+    slot_t *s = &slots[i];
     bool ok = !(side == 0 && (events & (EPOLLHUP | EPOLLERR)));
     if (ok) ok = fill(s->cfd, &s->up);
     if (ok && s->state == SLOT_HEAD && head_done(&s->up)) ok = link_up(i);
@@ -381,7 +384,7 @@ static int expire(void)
 {
     int64_t now = now_ms(), next = now + 1000;
     for (int i = 0; i < MAX_CONNS; i++) {
-        slot_t *s = &gate.slot[i];
+        slot_t *s = &slots[i];
         if (s->state == SLOT_FREE || s->deadline_ms == 0) continue;
         if (s->deadline_ms <= now)
             slot_close(i);
@@ -412,7 +415,7 @@ static void *gate_main(void *arg)
                 continue;
             }
             int i = (int)(key >> 1);
-            if (gate.slot[i].state != SLOT_FREE) pump(i, (int)(key & 1), ev[k].events);
+            if (slots[i].state != SLOT_FREE) pump(i, (int)(key & 1), ev[k].events);
         }
     }
 }
@@ -465,7 +468,7 @@ static int listen_on(const hpi_gate_addr_t *a)
 static void close_fds(void)
 {
     for (int i = 0; i < MAX_CONNS; i++)
-        if (gate.slot[i].state != SLOT_FREE) slot_close(i);
+        if (slots[i].state != SLOT_FREE) slot_close(i);
     if (gate.lfd >= 0) close(gate.lfd);
     if (gate.efd >= 0) close(gate.efd);
     if (gate.wfd >= 0) close(gate.wfd);
@@ -500,7 +503,7 @@ static void register_atexit(void)
 int hpi_gate_start(const hpi_gate_addr_t *a, int civet_port)
 {
     pthread_once(&atexit_once, register_atexit);
-    for (int i = 0; i < MAX_CONNS; i++) gate.slot[i].cfd = gate.slot[i].sfd = -1;
+    for (int i = 0; i < MAX_CONNS; i++) slots[i].cfd = slots[i].sfd = -1;
     gate.unix_path[0] = '\0';
     gate.paused_until = 0;
     memset(&gate.to, 0, sizeof gate.to);
@@ -529,9 +532,9 @@ void hpi_gate_stop(void)
     close_fds();
     if (gate.unix_path[0] != '\0') unlink(gate.unix_path);
     for (int i = 0; i < MAX_CONNS; i++) {
-        free(gate.slot[i].up.p);
-        free(gate.slot[i].down.p);
-        gate.slot[i].up.p = gate.slot[i].down.p = NULL;
+        free(slots[i].up.p);
+        free(slots[i].down.p);
+        slots[i].up.p = slots[i].down.p = NULL;
     }
 }
 

@@ -357,7 +357,7 @@ static void fork_child(void)
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 static void register_atfork(void)
 {
-    pthread_atfork(NULL, NULL, fork_child);
+    hpi_atfork(NULL, NULL, fork_child);
 }
 
 HP_API int hp_http_start(const char *addr)

@@ -227,7 +227,7 @@ static void fork_child(void)
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 static void register_atfork(void)
 {
-    pthread_atfork(NULL, NULL, fork_child);
+    hpi_atfork(NULL, NULL, fork_child);
 }
 
 HP_API hp_pool_t *hp_pool_new(void *(*new_fn)(void), void (*reset)(void *), void (*destroy)(void *))

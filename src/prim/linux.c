@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-int hpi_os_reserve(size_t size, size_t align, void **out)
+HPI_CORE int hpi_os_reserve(size_t size, size_t align, void **out)
 {
     int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
     size_t span = size + align;
@@ -33,7 +33,17 @@ int hpi_os_release(void *p, size_t size)
 
 int hpi_os_unmap(void *p, size_t size) { return munmap(p, size) == 0 ? 0 : errno; }
 
-uint64_t hpi_nanotime(void)
+/* glibc's, exported since 2.3.2; the handlers go with the object that
+ * registered them (__dso_handle) if it is unloaded. */
+extern int __register_atfork(void (*)(void), void (*)(void), void (*)(void), void *);
+extern void *__dso_handle;
+
+HPI_CORE void hpi_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+    __register_atfork(prepare, parent, child, __dso_handle);
+}
+
+HPI_CORE uint64_t hpi_nanotime(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -47,7 +57,7 @@ int64_t hpi_unix_nanos(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-int hpi_gettid(void) { return (int)syscall(SYS_gettid); }
+HPI_CORE int hpi_gettid(void) { return (int)syscall(SYS_gettid); }
 
 static void vprint_err(const char *prefix, const char *fmt, va_list ap)
 {
@@ -78,18 +88,18 @@ void hpi_fatal(const char *fmt, ...)
     abort();
 }
 
-void hpi_futex_wait(_Atomic int *word, int expect, uint64_t ns)
+HPI_CORE void hpi_futex_wait(_Atomic int *word, int expect, uint64_t ns)
 {
     struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
     syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expect, ns ? &ts : NULL, NULL, 0);
 }
 
-void hpi_futex_wake(_Atomic int *word, int n)
+HPI_CORE void hpi_futex_wake(_Atomic int *word, int n)
 {
     syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
 }
 
-void hpi_lock_slow(hpi_lock_t *l)
+HPI_CORE void hpi_lock_slow(hpi_lock_t *l)
 {
     for (int spin = 0; spin < 100; spin++) {
         int zero = 0;
@@ -103,4 +113,4 @@ void hpi_lock_slow(hpi_lock_t *l)
         hpi_futex_wait(&l->state, 2, 0);
 }
 
-void hpi_unlock_wake(hpi_lock_t *l) { hpi_futex_wake(&l->state, 1); }
+HPI_CORE void hpi_unlock_wake(hpi_lock_t *l) { hpi_futex_wake(&l->state, 1); }

@@ -34,8 +34,8 @@ static bool grow_heads_locked(hpi_buckets_t *st)
     return true;
 }
 
-hpi_bucket_t *hpi_buckets_find_locked(hpi_buckets_t *st, const uintptr_t *pcs, int npcs,
-                                      uint64_t key)
+HPI_CORE hpi_bucket_t *hpi_buckets_find_locked(hpi_buckets_t *st, const uintptr_t *pcs, int npcs,
+                                               uint64_t key)
 {
     if ((uint64_t)st->n >= st->nheads && !grow_heads_locked(st) && st->nheads == 0) return NULL;
     uint64_t h = hash_stack(pcs, npcs, key);

@@ -124,7 +124,7 @@ static struct {
     char path[PATH_MAX];   /* fixed by init: HOTPATH_CPUPROFILE */
     int child_pid;         /* ctl: in a fork child profiling from the environment,
                               its pid (files get ".<pid>"); else 0 */
-} cpu = {.ctl = HPI_LOCK_INIT, .timers = HPI_LOCK_INIT, .build = HPI_LOCK_INIT, .fd = -1};
+} cpu; /* all zero: in .bss, no page of the library file (fd is set before use) */
 
 /* ---- The SIGPROF handler (async-signal-safe) ---- */
 
@@ -254,7 +254,7 @@ static int sigprof_blocked(void)
 /* Registry hooks, on the thread itself.  The registry adds a thread to its
  * list before on_start, so a thread that sees running == 0 here is covered
  * by the foreach of a start that sets it later. */
-static void thread_on_start(hpi_thread_t *t)
+HPI_CORE static void thread_on_start(hpi_thread_t *t)
 {
     if (!atomic_load(&cpu.running) || sigprof_blocked()) return;
     hpi_lock(&cpu.timers);
@@ -262,7 +262,7 @@ static void thread_on_start(hpi_thread_t *t)
     hpi_unlock(&cpu.timers);
 }
 
-static void thread_on_exit(hpi_thread_t *t)
+HPI_CORE static void thread_on_exit(hpi_thread_t *t)
 {
     hpi_lock(&cpu.timers);
     timer_delete_locked(t);
@@ -690,13 +690,13 @@ static void fork_child(void)
 
 /* ---- Start-up ---- */
 
-void hpi_cpuprof_init(void)
+HPI_CORE void hpi_cpuprof_init(void)
 {
     int zero = 0;
     if (atomic_load(&cpu.inited) || !atomic_compare_exchange_strong(&cpu.inited, &zero, 1)) return;
     hpi_options_init();
     hpi_threads_set_hooks(thread_on_start, thread_on_exit);
-    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    hpi_atfork(fork_prepare, fork_parent, fork_child);
     env_init();
 }
 

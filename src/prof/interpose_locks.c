@@ -18,7 +18,7 @@
 
 #include "prof/lockprof.h"
 
-static void *find_real(const char *name, const char *version)
+HPI_CORE static void *find_real(const char *name, const char *version)
 {
     return version != NULL ? dlvsym(RTLD_NEXT, name, version) : dlsym(RTLD_NEXT, name);
 }
@@ -26,7 +26,7 @@ static void *find_real(const char *name, const char *version)
 /* One lazily found real function. */
 #define REAL(type, name, version)                                                                  \
     static _Atomic(type) real_##name;                                                              \
-    static type get_##name(void)                                                                   \
+    HPI_CORE static type get_##name(void)                                                          \
     {                                                                                              \
         type f = atomic_load_explicit(&real_##name, memory_order_acquire);                         \
         if (f == NULL) {                                                                           \
@@ -78,7 +78,7 @@ static int mutex_on(void)
         rc_;                                                                                       \
     })
 
-HP_API int pthread_mutex_lock(pthread_mutex_t *m)
+HP_API HPI_CORE int pthread_mutex_lock(pthread_mutex_t *m)
 {
     if (HPI_LIKELY(!hpi_lockprof_on())) return get_pthread_mutex_lock()(m);
     int rc = pthread_mutex_trylock(m);
@@ -96,12 +96,12 @@ HP_API int pthread_mutex_lock(pthread_mutex_t *m)
         rc_;                                                                                       \
     })
 
-HP_API int pthread_mutex_unlock(pthread_mutex_t *m)
+HP_API HPI_CORE int pthread_mutex_unlock(pthread_mutex_t *m)
 {
     return UNLOCK(m, get_pthread_mutex_unlock()(m));
 }
 
-HP_API int pthread_rwlock_rdlock(pthread_rwlock_t *l)
+HP_API HPI_CORE int pthread_rwlock_rdlock(pthread_rwlock_t *l)
 {
     if (HPI_LIKELY(!hpi_lockprof_on())) return get_pthread_rwlock_rdlock()(l);
     int rc = pthread_rwlock_tryrdlock(l);
@@ -109,7 +109,7 @@ HP_API int pthread_rwlock_rdlock(pthread_rwlock_t *l)
     return CONTENDED(l, get_pthread_rwlock_rdlock()(l));
 }
 
-HP_API int pthread_rwlock_wrlock(pthread_rwlock_t *l)
+HP_API HPI_CORE int pthread_rwlock_wrlock(pthread_rwlock_t *l)
 {
     if (HPI_LIKELY(!hpi_lockprof_on())) return get_pthread_rwlock_wrlock()(l);
     int rc = pthread_rwlock_trywrlock(l);
@@ -117,7 +117,7 @@ HP_API int pthread_rwlock_wrlock(pthread_rwlock_t *l)
     return CONTENDED(l, get_pthread_rwlock_wrlock()(l));
 }
 
-HP_API int pthread_rwlock_unlock(pthread_rwlock_t *l)
+HP_API HPI_CORE int pthread_rwlock_unlock(pthread_rwlock_t *l)
 {
     return UNLOCK(l, get_pthread_rwlock_unlock()(l));
 }
@@ -136,48 +136,49 @@ static int block_on(void)
     return atomic_load_explicit(&hpi_block_rate, memory_order_relaxed) > 0;
 }
 
-HP_API int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
+HP_API HPI_CORE int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 {
     if (HPI_LIKELY(!block_on())) return get_pthread_cond_wait()(c, m);
     return TIMED_WAIT(get_pthread_cond_wait()(c, m));
 }
 
-HP_API int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *t)
+HP_API HPI_CORE int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
+                                           const struct timespec *t)
 {
     if (HPI_LIKELY(!block_on())) return get_pthread_cond_timedwait()(c, m, t);
     return TIMED_WAIT(get_pthread_cond_timedwait()(c, m, t));
 }
 
 /* What C++'s condition_variable::wait_for and wait_until use. */
-HP_API int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock,
-                                  const struct timespec *t)
+HP_API HPI_CORE int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock,
+                                           const struct timespec *t)
 {
     if (HPI_LIKELY(!block_on())) return get_pthread_cond_clockwait()(c, m, clock, t);
     return TIMED_WAIT(get_pthread_cond_clockwait()(c, m, clock, t));
 }
 
-HP_API int sem_wait(sem_t *s)
+HP_API HPI_CORE int sem_wait(sem_t *s)
 {
     if (HPI_LIKELY(!block_on())) return get_sem_wait()(s);
     if (sem_trywait(s) == 0) return 0; /* did not block */
     return TIMED_WAIT(get_sem_wait()(s));
 }
 
-HP_API int sem_timedwait(sem_t *s, const struct timespec *t)
+HP_API HPI_CORE int sem_timedwait(sem_t *s, const struct timespec *t)
 {
     if (HPI_LIKELY(!block_on())) return get_sem_timedwait()(s, t);
     if (sem_trywait(s) == 0) return 0;
     return TIMED_WAIT(get_sem_timedwait()(s, t));
 }
 
-HP_API int sem_clockwait(sem_t *s, clockid_t clock, const struct timespec *t)
+HP_API HPI_CORE int sem_clockwait(sem_t *s, clockid_t clock, const struct timespec *t)
 {
     if (HPI_LIKELY(!block_on())) return get_sem_clockwait()(s, clock, t);
     if (sem_trywait(s) == 0) return 0;
     return TIMED_WAIT(get_sem_clockwait()(s, clock, t));
 }
 
-HP_API int pthread_join(pthread_t t, void **ret)
+HP_API HPI_CORE int pthread_join(pthread_t t, void **ret)
 {
     if (HPI_LIKELY(!block_on())) return get_pthread_join()(t, ret);
     return TIMED_WAIT(get_pthread_join()(t, ret));

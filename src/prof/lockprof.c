@@ -236,7 +236,7 @@ HP_API void hp_set_block_profile_rate(int64_t ns)
 
 /* HOTPATH_MUTEXPROFILEFRACTION and HOTPATH_BLOCKPROFILERATE: the profiles
  * from start-up, for programs run unmodified. */
-__attribute__((constructor(105))) static void lockprof_init(void)
+HPI_CORE __attribute__((constructor(105))) static void lockprof_init(void)
 {
     hpi_options_init();
     if (hpi_options.mutexprofile_fraction > 0)

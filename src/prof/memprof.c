@@ -113,7 +113,7 @@ static double exp_neg(double x)
     return sum * p;
 }
 
-int64_t hpi_memprof_next_sample(int64_t rate, uint64_t *seed)
+HPI_CORE int64_t hpi_memprof_next_sample(int64_t rate, uint64_t *seed)
 {
     if (rate <= 0) return INT64_MAX;
     if (rate == 1) return 0;
@@ -149,7 +149,7 @@ static bool objs_grow_locked(void)
     return true;
 }
 
-static void objs_insert_locked(uintptr_t addr, hpi_bucket_t *b, size_t size)
+HPI_CORE static void objs_insert_locked(uintptr_t addr, hpi_bucket_t *b, size_t size)
 {
     if (2 * (mp.nobjs + 1) > mp.cap && !objs_grow_locked()) return;
     size_t j = slot_of(addr, mp.cap);
@@ -160,7 +160,7 @@ static void objs_insert_locked(uintptr_t addr, hpi_bucket_t *b, size_t size)
 }
 
 /* Remove addr; its bucket (and *size), or NULL when it was not recorded. */
-static hpi_bucket_t *objs_remove_locked(uintptr_t addr, size_t *size)
+HPI_CORE static hpi_bucket_t *objs_remove_locked(uintptr_t addr, size_t *size)
 {
     if (mp.cap == 0) return NULL;
     size_t mask = mp.cap - 1, j = slot_of(addr, mp.cap);
@@ -184,7 +184,7 @@ static hpi_bucket_t *objs_remove_locked(uintptr_t addr, size_t *size)
 }
 
 /* Drop the allocator's own frames from the leaf end of a stack. */
-static int skip_own_frames(uintptr_t *pcs, int n)
+HPI_CORE static int skip_own_frames(uintptr_t *pcs, int n)
 {
     int i = 0;
     while (i < n - 1 && pcs[i] >= mp.self_lo && pcs[i] < mp.self_hi)
@@ -218,7 +218,7 @@ static gc_pend_t *pend_of_locked(hpi_bucket_t *b)
 
 /* The counters an event of b's counts in: its own (malloc's objects), or
  * the waiting ones of an epoch (GC objects); NULL when out of memory. */
-static double *counters_locked(hpi_bucket_t *b, bool gc, uint64_t epoch)
+HPI_CORE static double *counters_locked(hpi_bucket_t *b, bool gc, uint64_t epoch)
 {
     if (!gc) return b->v;
     gc_pend_t *g = pend_of_locked(b);
@@ -249,7 +249,7 @@ static inline __attribute__((always_inline)) void record_alloc(void *p, size_t s
 
 /* A GC object's free is counted with the allocations of the epoch before
  * the sweep's. */
-static void record_free(void *p, bool gc, uint64_t epoch)
+HPI_CORE static void record_free(void *p, bool gc, uint64_t epoch)
 {
     hpi_lock(&mp.store.lock);
     size_t size;
@@ -262,8 +262,8 @@ static void record_free(void *p, bool gc, uint64_t epoch)
     hpi_unlock(&mp.store.lock);
 }
 
-void hpi_memprof_alloc(void *p, size_t size) { record_alloc(p, size, false, 0); }
-void hpi_memprof_free(void *p) { record_free(p, false, 0); }
+HPI_CORE void hpi_memprof_alloc(void *p, size_t size) { record_alloc(p, size, false, 0); }
+HPI_CORE void hpi_memprof_free(void *p) { record_free(p, false, 0); }
 void hpi_memprof_alloc_gc(void *p, size_t size, uint64_t epoch) { record_alloc(p, size, true, epoch); }
 void hpi_memprof_free_gc(void *p, uint64_t epoch) { record_free(p, true, epoch); }
 
@@ -433,7 +433,7 @@ void hpi_memprof_fork_child(void)
 /* Find libhotpath's executable segment, if it is a shared object, so that
  * its frames can be dropped from sampled stacks.  At start-up: never in the
  * sampled path, which must not take the loader's lock. */
-static int find_self(struct dl_phdr_info *info, size_t sz, void *arg)
+HPI_CORE static int find_self(struct dl_phdr_info *info, size_t sz, void *arg)
 {
     (void)sz;
     uintptr_t me = (uintptr_t)arg;
@@ -450,7 +450,7 @@ static int find_self(struct dl_phdr_info *info, size_t sz, void *arg)
     return 0;
 }
 
-__attribute__((constructor(102))) static void memprof_init(void)
+HPI_CORE __attribute__((constructor(102))) static void memprof_init(void)
 {
     dl_iterate_phdr(find_self, (void *)(uintptr_t)&memprof_init);
 }

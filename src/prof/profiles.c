@@ -122,7 +122,7 @@ void hpi_memprofile_at_exit(void)
     if (err != 0) hpi_printf_err("HOTPATH_MEMPROFILE: writing %s: %s", path, strerror(err));
 }
 
-__attribute__((constructor(103))) static void profiles_init(void)
+HPI_CORE __attribute__((constructor(103))) static void profiles_init(void)
 {
     hpi_options_init();
     if (hpi_options.memprofile == NULL) return;

@@ -129,7 +129,8 @@ static int fp_read(const fp_bounds_t *b, uintptr_t fp, uintptr_t rec[FRAME_WORDS
 
 /* Follow the chain from fp, appending return addresses after the first n
  * entries of pcs and dropping the first `skip`.  Returns the new count. */
-static int fp_walk(const fp_bounds_t *b, uintptr_t fp, uintptr_t *pcs, int n, int max, int skip)
+HPI_CORE static int fp_walk(const fp_bounds_t *b, uintptr_t fp, uintptr_t *pcs, int n, int max,
+                            int skip)
 {
     uintptr_t rec[FRAME_WORDS];
     while (n < max && fp_read(b, fp, rec)) {
@@ -228,7 +229,7 @@ static int unwind_active(void)
 
 /* ---- The interface ---- */
 
-__attribute__((noinline)) int hpi_stack_here(uintptr_t *pcs, int max, int skip)
+HPI_CORE __attribute__((noinline)) int hpi_stack_here(uintptr_t *pcs, int max, int skip)
 {
     if (max <= 0) return 0;
     int n;
@@ -328,7 +329,7 @@ int hpi_stack_mode(void)
 }
 
 /* HOTPATH_UNWIND, at library start-up. */
-__attribute__((constructor(104))) static void stack_init(void)
+HPI_CORE __attribute__((constructor(104))) static void stack_init(void)
 {
     hpi_options_init();
     if (hpi_options.unwind != HPI_UNWIND_LIBUNWIND) return;

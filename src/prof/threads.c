@@ -106,14 +106,14 @@ static void fork_prepare(void);
 static void fork_parent(void);
 static void fork_child(void);
 
-static void threads_ensure_init(void)
+HPI_CORE static void threads_ensure_init(void)
 {
     if (atomic_load_explicit(&reg.init_state, memory_order_acquire) == 2) return;
     int zero = 0;
     if (atomic_compare_exchange_strong(&reg.init_state, &zero, 1)) {
         if (pthread_key_create(&reg.key, key_exit) != 0)
             hpi_fatal("threads: pthread_key_create failed");
-        pthread_atfork(fork_prepare, fork_parent, fork_child);
+        hpi_atfork(fork_prepare, fork_parent, fork_child);
         atomic_store_explicit(&reg.init_state, 2, memory_order_release);
         return;
     }
@@ -121,7 +121,7 @@ static void threads_ensure_init(void)
         sched_yield();
 }
 
-static pthread_create_fn real_create(void)
+HPI_CORE static pthread_create_fn real_create(void)
 {
     pthread_create_fn f = atomic_load_explicit(&reg.real_create, memory_order_acquire);
     if (f != NULL) return f;
@@ -133,7 +133,7 @@ static pthread_create_fn real_create(void)
 
 /* ---- Records ---- */
 
-static rec_t *rec_alloc(void)
+HPI_CORE static rec_t *rec_alloc(void)
 {
     hpi_lock(&reg.lock);
     rec_t *r = reg.free;
@@ -169,7 +169,7 @@ static int maps_line_range(const char *line, uintptr_t *a, uintptr_t *b)
  * reads the file through stdio: every process would map stdio's and
  * scanf's code and a FILE's spans for it, and every thread start, hotpath's
  * own included, would show in the allocator's statistics). */
-static void mapping_bounds(uintptr_t addr, uintptr_t *lo, uintptr_t *hi, uintptr_t *below)
+HPI_CORE static void mapping_bounds(uintptr_t addr, uintptr_t *lo, uintptr_t *hi, uintptr_t *below)
 {
     char buf[4096];
     size_t have = 0;
@@ -219,7 +219,7 @@ static void stack_bounds(uintptr_t *lo, uintptr_t *hi)
 }
 
 /* Register the calling thread with record r, then call the on_start hook. */
-static void thread_register(rec_t *r)
+HPI_CORE static void thread_register(rec_t *r)
 {
     r->t.tid = hpi_gettid();
     r->t.self = pthread_self();
@@ -247,7 +247,7 @@ static void unlink_locked(rec_t *r)
 }
 
 /* The calling thread leaves: on_exit hook, off the list, record freed. */
-static void thread_unregister(rec_t *r)
+HPI_CORE static void thread_unregister(rec_t *r)
 {
     hpi_thread_hook_t hook = atomic_load(&reg.on_exit);
     if (hook != NULL) hook(&r->t);
@@ -268,12 +268,12 @@ static void key_exit(void *arg)
     if (arg != NULL && tls_self == arg) thread_unregister(arg);
 }
 
-static void thread_cleanup(void *arg)
+HPI_CORE static void thread_cleanup(void *arg)
 {
     if (tls_self == arg) thread_unregister(arg);
 }
 
-static void *thread_start(void *arg)
+HPI_CORE static void *thread_start(void *arg)
 {
     rec_t *r = arg;
     void *(*fn)(void *) = r->start_fn;
@@ -287,8 +287,8 @@ static void *thread_start(void *arg)
 }
 
 /* The interposed pthread_create: the new thread starts in thread_start. */
-HP_API int pthread_create(pthread_t *restrict th, const pthread_attr_t *restrict attr,
-                          void *(*fn)(void *), void *restrict arg)
+HP_API HPI_CORE int pthread_create(pthread_t *restrict th, const pthread_attr_t *restrict attr,
+                                   void *(*fn)(void *), void *restrict arg)
 {
     threads_ensure_init();
     pthread_create_fn create = real_create();
@@ -304,19 +304,19 @@ HP_API int pthread_create(pthread_t *restrict th, const pthread_attr_t *restrict
     return err;
 }
 
-hpi_thread_t *hpi_thread_self(void)
+HPI_CORE hpi_thread_t *hpi_thread_self(void)
 {
     rec_t *r = tls_self;
     return r != NULL ? &r->t : NULL;
 }
 
-void hpi_thread_gc_exempt(void)
+HPI_CORE void hpi_thread_gc_exempt(void)
 {
     hpi_thread_t *t = hpi_thread_register_self();
     if (t != NULL) atomic_store(&t->gc_exempt, 1);
 }
 
-hpi_thread_t *hpi_thread_register_self(void)
+HPI_CORE hpi_thread_t *hpi_thread_register_self(void)
 {
     if (tls_self != NULL) return &tls_self->t;
     if (tls_exited) return NULL;
@@ -328,7 +328,7 @@ hpi_thread_t *hpi_thread_register_self(void)
     return &r->t;
 }
 
-void hpi_threads_set_hooks(hpi_thread_hook_t on_start, hpi_thread_hook_t on_exit)
+HPI_CORE void hpi_threads_set_hooks(hpi_thread_hook_t on_start, hpi_thread_hook_t on_exit)
 {
     atomic_store(&reg.on_start, on_start);
     atomic_store(&reg.on_exit, on_exit);
