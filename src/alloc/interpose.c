@@ -89,7 +89,7 @@ HP_API HPI_CORE void *pvalloc(size_t size)
 HP_API HPI_CORE size_t malloc_usable_size(void *p) { return hpi_usable_size(p); }
 
 /* Free pages go back to the OS now rather than after the scavenger's delay. */
-HP_API HPI_CORE int malloc_trim(size_t pad)
+HP_API int malloc_trim(size_t pad)
 {
     (void)pad;
     return hp_release_memory() > 0;

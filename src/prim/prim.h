@@ -32,8 +32,8 @@
  * default script places together before the rest of .text.  The reason is
  * memory, not speed: the kernel maps a file's cached pages around each page
  * fault (64 KiB windows, whole large folios), so callers scattered over the
- * library keep all of it resident.  Grouped, a small program keeps about
- * 80 KiB of hotpath's code instead of 128 (docs/PERFORMANCE.md).  A function
+ * library keep all of it resident.  Grouped, a small program keeps 64 KiB
+ * of hotpath's code instead of 128 (docs/PERFORMANCE.md).  A function
  * left unmarked costs pages, never correctness. */
 #define HPI_CORE __attribute__((section(".text.hot.hpi_core")))
 
@@ -49,10 +49,10 @@ HPI_INTERNAL int hpi_os_release(void *p, size_t size);
 /* Unmap [p, p+size).  0 or errno. */
 HPI_INTERNAL int hpi_os_unmap(void *p, size_t size);
 
-/* Register fork handlers, as pthread_atfork does; they stay for the life of
- * the process.  (pthread_atfork itself is a stub that libc_nonshared.a links
- * in after all of our code: calling glibc's __register_atfork, as the stub
- * does, keeps start-up inside the HPI_CORE pages.) */
+/* Register fork handlers, as pthread_atfork does.  (pthread_atfork itself
+ * is a stub that libc_nonshared.a links in after all of our code: calling
+ * glibc's __register_atfork, as the stub does, keeps start-up inside the
+ * HPI_CORE pages.) */
 HPI_INTERNAL void hpi_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
 
 /* Monotonic time in nanoseconds.  Signal-safe. */
