@@ -72,13 +72,15 @@ HPI_CORE void hpi_init_thread_hooks(void)
     pthread_setspecific(cache_key, hpi_tls_mcache);
 }
 
-__attribute__((constructor(101))) static void hotpath_ctor(void)
+HPI_CORE __attribute__((constructor(101))) static void hotpath_ctor(void)
 {
     hpi_options_init();
     atomic_store(&hpi_threads_ok, 1);
 }
 
-/* The library's DT_FINI (-fini in CMakeLists.txt).  crti's _fini, the
- * default, has nothing to do either, but the linker puts it after all the
- * code, and calling it at exit maps that end of the file (see HPI_CORE). */
+/* The library's DT_INIT and DT_FINI (-init and -fini in CMakeLists.txt).
+ * crti's _init and _fini, the defaults, have nothing to do here either, but
+ * they sit in the segment of code that a small program never runs, and
+ * calling them would map it (src/core.ld). */
+HPI_CORE void hpi_dt_init(void) {}
 HPI_CORE void hpi_dt_fini(void) {}

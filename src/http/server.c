@@ -393,7 +393,7 @@ HP_API int hp_http_port(void)
 
 /* HOTPATH_HTTP: serve from start-up, and say where.  Children inherit the
  * variable; with HOTPATH_HTTP_PID set, only that process serves. */
-__attribute__((constructor(200))) static void http_ctor(void)
+HPI_CORE __attribute__((constructor(200))) static void http_ctor(void)
 {
     hpi_options_init();
     if (hpi_options.http == NULL) return;

@@ -28,14 +28,14 @@
 
 /* HPI_CORE marks the code every program runs: start-up, thread start and
  * exit, the allocation paths down to the page heap, heap sampling and the
- * lock wrappers' pass-through.  It goes to .text.hot.*, which the linker's
- * default script places together before the rest of .text.  The reason is
- * memory, not speed: the kernel maps a file's cached pages around each page
- * fault (64 KiB windows, whole large folios), so callers scattered over the
- * library keep all of it resident.  Grouped, a small program keeps 64 KiB
- * of hotpath's code instead of 128 (docs/PERFORMANCE.md).  A function
- * left unmarked costs pages, never correctness. */
-#define HPI_CORE __attribute__((section(".text.hot.hpi_core")))
+ * lock wrappers' pass-through.  The shared library's linker script
+ * (src/core.ld) gives it a segment of its own, so that the kernel's
+ * fault-around (16 pages around each fault, within the mapping) maps that
+ * code and not the rest: a small program keeps 32 KiB of hotpath's code
+ * resident instead of 64 (docs/PERFORMANCE.md).  A function left unmarked
+ * costs pages, never correctness.  In the static library the section is
+ * an orphan that the program's link places after its .text. */
+#define HPI_CORE __attribute__((section(".hpi_core")))
 
 /* Reserve `size` bytes of readable, writable, zeroed address space aligned
  * to `align` (a power of two >= the OS page size).  Pages are committed by the

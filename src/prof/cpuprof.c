@@ -703,7 +703,7 @@ HPI_CORE void hpi_cpuprof_init(void)
 /* After the allocator's options (101) and the thread registry (threads.c),
  * so that the main thread is registered when the environment starts a
  * profile. */
-__attribute__((constructor(CPUPROF_CTOR_PRIORITY))) static void cpuprof_ctor(void)
+HPI_CORE __attribute__((constructor(CPUPROF_CTOR_PRIORITY))) static void cpuprof_ctor(void)
 {
     hpi_cpuprof_init();
 }

@@ -565,7 +565,7 @@ __attribute__((noinline)) int hpi_threads_snapshot(bool with_stacks, hpi_thread_
 }
 
 /* The main thread, at start-up (before cpuprof.c's constructor, 150). */
-__attribute__((constructor(104))) static void threads_ctor(void)
+HPI_CORE __attribute__((constructor(104))) static void threads_ctor(void)
 {
     threads_ensure_init();
     real_create();
