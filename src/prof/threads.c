@@ -154,14 +154,34 @@ static void rec_free(rec_t *r)
 
 /* ---- Registration ---- */
 
+/* The hexadecimal number at *s; *s is left after its last digit.  Not
+ * strtoul: in a small program that would be the only use of libc's number
+ * parsing and its locale tables, two more 64 KiB windows of libc mapped at
+ * start-up (docs/PERFORMANCE.md). */
+static uintptr_t parse_hex(const char **s)
+{
+    uintptr_t v = 0;
+    for (;; (*s)++) {
+        unsigned c = (unsigned char)**s, d;
+        if (c - '0' < 10)
+            d = c - '0';
+        else if ((c | 0x20) - 'a' < 6)
+            d = (c | 0x20) - 'a' + 10;
+        else
+            return v;
+        v = v << 4 | d;
+    }
+}
+
 /* Parse one /proc/self/maps line: its range in [*a, *b); 0 if malformed. */
 static int maps_line_range(const char *line, uintptr_t *a, uintptr_t *b)
 {
-    char *end;
-    *a = strtoul(line, &end, 16);
-    if (*end != '-') return 0;
-    *b = strtoul(end + 1, NULL, 16);
-    return 1;
+    const char *p = line;
+    *a = parse_hex(&p);
+    if (p == line || *p != '-') return 0;
+    const char *q = ++p;
+    *b = parse_hex(&p);
+    return p != q;
 }
 
 /* The mapping that holds addr, and the end of the mapping below it, read
