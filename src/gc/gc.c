@@ -194,10 +194,9 @@ static void background_sweep(void)
     limit_scavenge();
 }
 
-static bool cycle_due(bool *forced)
+/* Whether the heap has reached its trigger and the pacer's pause is over. */
+static bool trigger_due(void)
 {
-    *forced = atomic_load(&ctl.want_forced) != atomic_load(&ctl.done_forced);
-    if (*forced) return true;
     if (atomic_load(&hpi_gc.heap_live) < atomic_load(&hpi_gc.trigger)) return false;
     return hpi_nanotime() >= ctl.not_before;
 }
@@ -209,17 +208,20 @@ static void *collector_main(void *arg)
     pthread_setname_np(pthread_self(), "hp-gc");
     for (;;) {
         int r = atomic_load(&ctl.req);
-        bool forced;
         /* The last cycle's garbage counts in heap_live until it is swept:
          * sweep before deciding that the trigger is reached, or a cycle
          * would follow every cycle at once. */
         if (atomic_load(&ctl.want_forced) == atomic_load(&ctl.done_forced)) background_sweep();
-        if (!cycle_due(&forced)) {
+        /* One read of the tickets decides both whether the cycle is forced
+         * and which calls it serves: a call that arrives after this read
+         * waits for the next cycle, so each call is counted as forced once. */
+        int covers = atomic_load(&ctl.want_forced);
+        bool forced = covers != atomic_load(&ctl.done_forced);
+        if (!forced && !trigger_due()) {
             atomic_store(&ctl.trigger_sent, 0);
             hpi_futex_wait(&ctl.req, r, 100000000);
             continue;
         }
-        int covers = atomic_load(&ctl.want_forced);
         pthread_mutex_lock(&ctl.cycle);
         run_cycle(forced);
         pthread_mutex_unlock(&ctl.cycle);
