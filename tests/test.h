@@ -14,6 +14,7 @@
 #define HP_TESTS_TEST_H
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -85,6 +86,19 @@ static inline uint64_t test_rand(uint64_t *state)
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
+}
+
+/* Shuffle a[0..n) (Fisher-Yates), the same order for the same seed. */
+static inline void test_shuffle(void **a, size_t n, uint64_t seed)
+{
+    uint64_t x = seed; /* xorshift64 */
+    for (size_t i = n - 1; n > 1 && i > 0; i--) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        size_t j = x % (i + 1);
+        void *t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+    }
 }
 
 #endif /* HP_TESTS_TEST_H */

@@ -6,16 +6,18 @@
  * touched.  free pushes onto that list when the object's span is the
  * thread's alloc span, or is another span the thread owns while the list has
  * room for such objects (other_room); else onto the free list of its span,
- * which the thread owns.  Everything else is a call into mcache.c.
+ * which the thread owns, through mcache.c (which notes that the room ran
+ * out).  Everything else is a call into mcache.c.
  * Neither touches the alloc span's `used` count: the whole span counts as
  * used while it is the alloc span, so the tight malloc/free loop carries no
  * read-modify-write chain through the span.  Objects of other spans on the
  * list still count as used in their span.  Like tcmalloc's thread cache, the
  * list hands back recently freed memory first, while it is still in the CPU
- * cache; unlike it, it holds at most a few dozen objects of spans other than
- * the alloc span, so a thread's frees still empty its spans.  Their links
- * are tagged (HPI_LIST_OTHER), so that malloc gives their room back without
- * a branch.
+ * cache; unlike it, it holds a bounded number of objects of spans other
+ * than the alloc span (up to 64, or 1024 in a thread that frees and
+ * allocates in rounds, mcache.c), so a thread's frees still empty its
+ * spans.  Their links are tagged (HPI_LIST_OTHER), so that malloc gives
+ * their room back without a branch.
  */
 #ifndef HPI_ALLOC_FASTPATH_H
 #define HPI_ALLOC_FASTPATH_H
@@ -88,7 +90,7 @@ static inline void hpi_free_inline(void *p)
         hpi_counter_add(&mc->stats.nfree[c], 1);
         if (s != mc->alloc[c]) {
             if (mc->other_room[c] == 0) {
-                hpi_owned_push(mc, s, b);
+                hpi_mcache_other_full(p, s);
                 return;
             }
             mc->other_room[c]--; /* reused first by the next malloc */

@@ -76,7 +76,11 @@ typedef struct hpi_span {
     uint8_t needzero;  /* heap lock: pages may hold old data */
     uint8_t released;  /* heap lock: pages were returned to the OS */
     uint8_t idle_rounds; /* owner: refills that found it with nothing freed */
-    uint8_t pad0[3];
+    uint8_t pad0;
+    /* Owner: objects [fresh, nelems) have never been handed out and are on
+     * no list (their memory untouched); only a thread's alloc span has
+     * any (hpi_span_carve). */
+    uint16_t fresh;
     uintptr_t base;    /* first byte; fixed while the span exists */
     size_t npages;     /* heap lock (owner may read while it holds the span) */
     struct hpi_span *next; /* link of whichever list holds the span */
@@ -157,6 +161,11 @@ typedef struct hpi_mcache {
     int live;                     /* a thread uses it */
     int zombie;                   /* owned by a thread lost in fork(): never reused */
     int tid;
+    /* The most objects of other spans the list may hold (room + those on
+     * it), grown by refills (mcache.c); other_full: room ran out since the
+     * class's last refill.  Away from the fast paths' fields. */
+    uint32_t other_limit[HPI_NUM_CLASSES];
+    uint8_t other_full[HPI_NUM_CLASSES];
 } hpi_mcache_t;
 
 /* An arena's page map.  Entries are written under the heap lock and read
@@ -259,6 +268,9 @@ extern HPI_INTERNAL hpi_span_t hpi_span_none;     /* never has free objects */
 extern __thread hpi_mcache_t *hpi_tls_mcache __attribute__((tls_model("initial-exec")));
 HPI_INTERNAL void *hpi_mcache_refill(hpi_mcache_t *mc, unsigned c);
 HPI_INTERNAL void hpi_mcache_span_empty(hpi_mcache_t *mc, hpi_span_t *s);
+/* A free of p into s, a span the thread owns that is not its alloc span,
+ * when the list of its class has no room for objects of other spans. */
+HPI_INTERNAL void hpi_mcache_other_full(void *p, hpi_span_t *s);
 HPI_INTERNAL void hpi_mcache_free_slow(hpi_mcache_t *mc, hpi_span_t *s, void *p);
 HPI_INTERNAL hpi_mcache_t *hpi_mcache_get(void);
 HPI_INTERNAL void hpi_mcache_release(hpi_mcache_t *mc);
@@ -302,7 +314,11 @@ typedef struct hpi_heap_stats {
     uint64_t span_inuse, span_sys, other_sys;
 } hpi_heap_stats_t;
 
-HPI_INTERNAL hpi_span_t *hpi_heap_alloc_small(unsigned c);
+/* A span of class c whose objects are all fresh (none carved yet). */
+HPI_INTERNAL hpi_span_t *hpi_heap_alloc_small_fresh(unsigned c);
+/* Put span s's next fresh objects on its free list: those that start in
+ * the OS page where the first of them ends, or all of them.  The count. */
+HPI_INTERNAL size_t hpi_span_carve(hpi_span_t *s, bool all);
 /* A span of class c with no free list built and no owner (GC spans). */
 HPI_INTERNAL hpi_span_t *hpi_heap_alloc_small_nolist(unsigned c);
 HPI_INTERNAL hpi_span_t *hpi_heap_alloc_large(size_t npages, size_t align);

@@ -22,9 +22,12 @@
  *
  * 3. Allocation (fastpath.h): the thread's mcache holds, per class, the span
  *    it allocates from and a list of objects to hand out: that span's free
- *    objects, taken whole when it became the alloc span, and up to a few
- *    dozen objects the thread just freed into its other spans.  malloc pops
- *    the list: no lock, no atomic read-modify-write, no span touched.  When
+ *    objects, taken whole when it became the alloc span (a new span's an
+ *    OS page's worth at a time, so that pages never reached stay
+ *    untouched), and a bounded number of objects the thread just freed into
+ *    its other spans (up to 64, or 1024 for a thread that frees and
+ *    allocates in rounds).  malloc pops the list: no lock, no atomic
+ *    read-modify-write, no span touched.  When
  *    the list runs dry (mcache.c), the thread takes, in order: objects other
  *    threads freed to the span (one atomic exchange takes them all), the
  *    oldest other span it owns with free objects, an empty span it kept, a

@@ -79,13 +79,58 @@ HPI_CORE void hpi_mcache_count_large(size_t bytes, int is_free, unsigned nobj)
     }
 }
 
-/* Objects of other spans than the alloc span that a class's list may hold:
- * 16 KiB worth, at least 2, at most 64. */
-#define OTHER_BYTES 16384u
-static uint32_t other_limit(unsigned c)
+/* Objects of other spans than the alloc span that a class's list may hold.
+ * Each can keep its span from going back, so a new cache starts at 16 KiB
+ * worth, at least 2 and at most 64 objects.  A thread whose frees found the
+ * room used up since its last refill of the class, and which then needed a
+ * refill (it frees a batch of objects and allocates a batch again, as a
+ * request loop does), has the limit doubled at that refill, up to 32 KiB
+ * worth and 1024 objects: with 64, most of a batch of a thousand went back
+ * to its spans one by one, and the spans were taken and given up again each
+ * round.  The limit stays grown for the thread's life (its cache's): the
+ * objects it lets the list hold keep at most 32 KiB of objects, but up to
+ * 1024 spans, from going back until the thread allocates again or exits.
+ * Frees that no refill follows, as when a big structure is torn down, never
+ * grow it: 1M objects freed in shuffled order would keep 1024 spans. */
+#define OTHER_START_BYTES 16384u
+#define OTHER_START_MAX 64u
+#define OTHER_BYTES 32768u
+#define OTHER_MAX 1024u
+
+static uint32_t other_bound(unsigned c, uint32_t bytes, uint32_t most)
 {
-    uint32_t n = OTHER_BYTES / hpi_class_size[c];
-    return n < 2 ? 2 : n > 64 ? 64 : n;
+    uint32_t n = bytes / hpi_class_size[c];
+    return n < 2 ? 2 : n > most ? most : n;
+}
+
+static void other_reset(hpi_mcache_t *mc)
+{
+    for (unsigned c = 1; c < HPI_NUM_CLASSES; c++) {
+        mc->other_limit[c] = mc->other_room[c] = other_bound(c, OTHER_START_BYTES, OTHER_START_MAX);
+        mc->other_full[c] = 0;
+    }
+}
+
+HPI_CORE void hpi_mcache_other_full(void *p, hpi_span_t *s)
+{
+    hpi_mcache_t *mc = hpi_tls_mcache;
+    mc->other_full[s->sizeclass] = 1;
+    hpi_owned_push(mc, s, p);
+}
+
+/* At a refill of class c: double its limit if the room ran out since the
+ * last one.  The list is empty at a refill, so the room is the whole limit.
+ * (Halving it at a refill with no such frees before it undid the growth:
+ * a round of pair-batch has several refills.) */
+static void other_grow(hpi_mcache_t *mc, unsigned c)
+{
+    if (HPI_LIKELY(!mc->other_full[c])) return;
+    mc->other_full[c] = 0;
+    uint32_t lim = mc->other_limit[c], most = other_bound(c, OTHER_BYTES, OTHER_MAX);
+    uint32_t grown = lim < most / 2 ? lim * 2 : most;
+    if (grown <= lim) return;
+    mc->other_room[c] += grown - lim;
+    mc->other_limit[c] = grown;
 }
 
 static hpi_mcache_t *mcache_new_locked(void)
@@ -93,14 +138,14 @@ static hpi_mcache_t *mcache_new_locked(void)
     hpi_mcache_t *mc = registry.pool;
     if (mc != NULL) {
         registry.pool = mc->pool_next;
+        other_reset(mc); /* its lists were given back at release */
         return mc;
     }
     mc = hpi_meta_alloc(sizeof *mc);
     if (mc == NULL) return NULL;
     for (unsigned c = 0; c < HPI_NUM_CLASSES; c++)
         mc->alloc[c] = &hpi_span_none;
-    for (unsigned c = 1; c < HPI_NUM_CLASSES; c++)
-        mc->other_room[c] = other_limit(c);
+    other_reset(mc);
     mc->all_next = registry.all;
     registry.all = mc;
     return mc;
@@ -248,7 +293,12 @@ static hpi_span_t *take_empty(hpi_mcache_t *mc, unsigned c)
  * (mc->free), used == nelems, and malloc and free of its objects leave used
  * alone (fastpath.h).  The list is empty when the span stops being the alloc
  * span, so used is exact again, except at thread exit, where the list goes
- * back to the span and unreserve() recounts. */
+ * back to the span and unreserve() recounts.  A new span's objects move in
+ * an OS page's worth at a time (hpi_span_carve), so that the pages a thread
+ * does not reach are never touched: a program that uses a few objects of a
+ * class does not fault in the whole span to build its free list.  The span
+ * stays the alloc span until every object has moved; its fresh objects
+ * count as reserved. */
 static void reserve(hpi_span_t *s)
 {
     s->used = s->nelems;
@@ -269,6 +319,7 @@ static hpi_span_t *refill_span(hpi_mcache_t *mc, unsigned c)
             s->used += (uint32_t)n; /* collected objects join the reserve */
             return s;
         }
+        if (hpi_span_carve(s, false) > 0) return s; /* fresh objects: already reserved */
         partial_push(mc, s); /* exhausted: frees will come back to it */
         mc->alloc[c] = &hpi_span_none;
     }
@@ -276,9 +327,10 @@ static hpi_span_t *refill_span(hpi_mcache_t *mc, unsigned c)
     if (s == NULL) s = take_empty(mc, c);
     if (s == NULL) s = hpi_central_take(c, mc);
     if (s == NULL) {
-        s = hpi_heap_alloc_small(c);
+        s = hpi_heap_alloc_small_fresh(c);
         if (s == NULL) return NULL;
         atomic_store_explicit(&s->xowner, (uintptr_t)mc, memory_order_relaxed);
+        hpi_span_carve(s, false);
     }
     reserve(s);
     mc->alloc[c] = s;
@@ -294,6 +346,7 @@ HPI_CORE void *hpi_mcache_refill(hpi_mcache_t *mc, unsigned c)
             return NULL;
         }
     }
+    other_grow(mc, c);
     hpi_span_t *s = refill_span(mc, c);
     if (s == NULL) {
         errno = ENOMEM;
@@ -435,6 +488,7 @@ HPI_CORE void hpi_mcache_release(hpi_mcache_t *mc)
         hpi_span_t *s = mc->alloc[c];
         mc->alloc[c] = &hpi_span_none;
         if (s != &hpi_span_none) {
+            hpi_span_carve(s, true); /* other owners know only free lists */
             unreserve(s);
             release_owned(s);
         }

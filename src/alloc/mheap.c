@@ -341,22 +341,41 @@ HPI_CORE hpi_span_t *hpi_heap_alloc_small_nolist(unsigned c)
     s->divmagic = hpi_class_divmagic[c];
     s->used = 0;
     s->free = NULL;
+    s->fresh = s->nelems;
     atomic_store_explicit(&s->remote, 0, memory_order_relaxed);
     atomic_store_explicit(&s->xowner, 0, memory_order_relaxed);
     return s;
 }
 
-HPI_CORE hpi_span_t *hpi_heap_alloc_small(unsigned c)
+/* The OS page size that carving goes by: the kernel's, not HPI_PAGE_SIZE. */
+#define CARVE_PAGE 4096u
+
+HPI_CORE size_t hpi_span_carve(hpi_span_t *s, bool all)
 {
-    hpi_span_t *s = hpi_heap_alloc_small_nolist(c);
-    if (s == NULL) return NULL;
-    hpi_block_t *prev = NULL;
-    for (size_t i = s->nelems; i-- > 0;) {
+    size_t first = s->fresh, end = s->nelems;
+    if (first >= end) return 0;
+    if (!all) {
+        uintptr_t first_end = s->base + (first + 1) * s->elemsize;
+        uintptr_t limit = (first_end + CARVE_PAGE - 1) & ~(uintptr_t)(CARVE_PAGE - 1);
+        size_t n = (limit - s->base + s->elemsize - 1) / s->elemsize; /* objects starting below */
+        if (n < end) end = n;
+    }
+    hpi_block_t *prev = s->free;
+    for (size_t i = end; i-- > first;) {
         hpi_block_t *b = (hpi_block_t *)(s->base + i * s->elemsize);
         b->next = prev;
         prev = b;
     }
     s->free = prev;
+    s->fresh = (uint16_t)end;
+    return end - first;
+}
+
+HPI_CORE hpi_span_t *hpi_heap_alloc_small_fresh(unsigned c)
+{
+    hpi_span_t *s = hpi_heap_alloc_small_nolist(c);
+    if (s == NULL) return NULL;
+    s->fresh = 0;
     info_small(s, c);
     return s;
 }

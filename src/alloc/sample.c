@@ -24,10 +24,12 @@
 
 /* Spans for sampled small objects, one pool per class, each with its own
  * lock, so that threads sampling objects of different classes do not meet:
- * spans with a free object are on `nonfull` (linked by next/prev); full
- * ones are on no list.  A span whose objects are all free stays on the list
- * while it is the class's only empty one (`nempty`), so that a class
- * sampled now and then does not make and unmake a span each time. */
+ * spans with a free object (on their free list, or fresh: they are carved a
+ * page at a time, as an mcache's are) are on `nonfull` (linked by
+ * next/prev); full ones are on no list.  A span whose objects are all free
+ * stays on the list while it is the class's only empty one (`nempty`), so
+ * that a class sampled now and then does not make and unmake a span each
+ * time. */
 typedef struct {
     _Alignas(HPI_CACHE_LINE) hpi_lock_t lock;
     hpi_span_t *nonfull; /* lock */
@@ -66,7 +68,7 @@ static void *small_sampled(unsigned c)
     hpi_lock(&pl->lock);
     hpi_span_t *s = pl->nonfull;
     if (s == NULL) {
-        s = hpi_heap_alloc_small(c);
+        s = hpi_heap_alloc_small_fresh(c);
         if (s == NULL) {
             hpi_unlock(&pl->lock);
             return NULL;
@@ -75,10 +77,11 @@ static void *small_sampled(unsigned c)
         nonfull_push_locked(pl, s);
         pl->nempty++;
     }
+    if (s->free == NULL) hpi_span_carve(s, false); /* it has fresh objects */
     hpi_block_t *b = s->free;
     s->free = b->next;
     if (s->used++ == 0) pl->nempty--;
-    if (s->free == NULL) nonfull_unlink_locked(pl, s);
+    if (s->free == NULL && s->fresh == s->nelems) nonfull_unlink_locked(pl, s);
     hpi_unlock(&pl->lock);
     hpi_mcache_count_small(c, 0);
     return b;
@@ -90,7 +93,7 @@ static void small_free(hpi_span_t *s, void *p)
     sample_pool_t *pl = &pools[c];
     hpi_block_t *b = p;
     hpi_lock(&pl->lock);
-    if (s->free == NULL) nonfull_push_locked(pl, s);
+    if (s->free == NULL && s->fresh == s->nelems) nonfull_push_locked(pl, s); /* was full */
     b->next = s->free;
     s->free = b;
     bool release = false;

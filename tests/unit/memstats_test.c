@@ -222,14 +222,7 @@ static void alloc_free_shuffled(void)
         spread[i] = malloc(SPREAD_SIZE);
         memset(spread[i], 0x5a, SPREAD_SIZE);
     }
-    uint64_t x = 88172645463325252ull;
-    for (size_t i = SPREAD_N - 1; i > 0; i--) { /* Fisher-Yates, xorshift */
-        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-        size_t j = x % (i + 1);
-        void *t = spread[i];
-        spread[i] = spread[j];
-        spread[j] = t;
-    }
+    test_shuffle(spread, SPREAD_N, 88172645463325252ull);
     for (size_t i = 0; i < SPREAD_N; i++) free(spread[i]);
 }
 

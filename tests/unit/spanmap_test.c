@@ -12,15 +12,23 @@
  * be cleared when a large object is freed and grown with it in place, and
  * never be set for GC objects, which realloc must refuse.
  *
+ * First, in the fresh process: a new span's objects are carved an OS page
+ * at a time, so that malloc of one object of a class with a 14-page span
+ * leaves the pages it does not reach untouched (mincore), and the span's
+ * other objects still come out one by one, distinct and in the span.
+ *
  * Usage: spanmap_test   (prints "N passed, N failed")
  */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "alloc/internal.h"
 #include "hotpath/gc.h"
 #include "hotpath/hotpath.h"
+#include "hotpath/prof.h"
 #include "test.h"
 
 /* What the page info says of q in span s: the usable bytes from q, or 0. */
@@ -87,8 +95,48 @@ static void test_gc_objects(void)
     CHECK(realloc(g, 1000) == NULL && errno == EINVAL);
 }
 
+/* Resident OS pages of [base, base + len). */
+static size_t resident_pages(uintptr_t base, size_t len)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE), n = len / pg, in = 0;
+    unsigned char vec[64];
+    if (n > sizeof vec || mincore((void *)base, len, vec) != 0) return (size_t)-1;
+    for (size_t i = 0; i < n; i++)
+        in += vec[i] & 1;
+    return in;
+}
+
+static void test_fresh_span_untouched(void)
+{
+    /* A class whose span has many more pages than one object reaches
+     * (4352 bytes: 13 objects in 56 KiB), not used before in this process. */
+    unsigned c = hpi_size_class(4352);
+    /* A sampled object would come from a span of its own. */
+    int64_t rate = hp_set_memprofile_rate(0);
+    void *p = malloc(4352);
+    hpi_span_t *s = hpi_span_of_checked(p);
+    if (!CHECK(s != NULL && s->sizeclass == c && s->npages >= 4)) return;
+    size_t len = s->npages << HPI_PAGE_SHIFT;
+    /* Object 0 and the link of object 1 lie in the first two 4 KiB pages. */
+    size_t in = resident_pages(s->base, len);
+    CHECK_MSG(in <= 2, "one object of a fresh %zu-byte span made %zu pages resident", len, in);
+    void *o[64];
+    size_t n = 0;
+    while (n < (size_t)s->nelems - 1 && hpi_span_of_checked(o[n] = malloc(4352)) == s)
+        n++;
+    CHECK_EQ(n, (size_t)s->nelems - 1);
+    for (size_t i = 0; i < n; i++) {
+        CHECK(o[i] != p && (uintptr_t)o[i] >= s->base && (uintptr_t)o[i] < s->base + len);
+        for (size_t j = 0; j < i; j++) CHECK(o[i] != o[j]);
+    }
+    for (size_t i = 0; i <= n && i < 64; i++) free(o[i]);
+    free(p);
+    hp_set_memprofile_rate(rate);
+}
+
 int main(void)
 {
+    test_fresh_span_untouched();
     void *keep[HPI_NUM_CLASSES][3];
     for (unsigned c = 1; c < HPI_NUM_CLASSES; c++) {
         for (int i = 0; i < 3; i++) {
