@@ -8,6 +8,11 @@
  * Every object gets an 8-byte stamp (or size bytes, if smaller) that is
  * checked before the free.  Reports ns_per_op, one op = one malloc + one free.
  *
+ * --phases (with --batch > 1): also time the malloc half and the free half
+ *   of each round apart, and print their mean ns per call on a line of its
+ *   own ("phases malloc_ns=... free_ns=..."), to tell which side of the pair
+ *   a difference is on.  Two clock reads per round of --batch objects.
+ *
  * --toggle=R (hotpath only): the heap sampler's own cost, measured inside one
  *   process.  The run is cut into chunks of --chunk ops that alternate
  *   between hp_set_memprofile_rate(R) and 0; ns_per_op is the median chunk
@@ -21,7 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static long size = 32, ops = 50000000, batch = 1, seed = 1, toggle = 0, chunk = 200000;
+static long size = 32, ops = 50000000, batch = 1, seed = 1, toggle = 0, chunk = 200000,
+            phases = 0;
+static uint64_t malloc_ns, free_ns; /* --phases: time in each half of the rounds */
 
 static void tight_loop(uint64_t n, size_t sz)
 {
@@ -35,19 +42,31 @@ static void tight_loop(uint64_t n, size_t sz)
     }
 }
 
+static void batch_round(size_t sz, size_t nb, void **slot, uint64_t tag)
+{
+    uint64_t t0 = phases ? hpb_now_ns() : 0;
+    for (size_t i = 0; i < nb; i++) {
+        slot[i] = hpb_malloc(sz);
+        hpb_stamp(slot[i], sz, tag + i);
+    }
+    uint64_t t1 = phases ? hpb_now_ns() : 0;
+    for (size_t i = 0; i < nb; i++) {
+        if (!hpb_check_stamp(slot[i], sz, tag + i))
+            hpb_corrupt("batch", slot[i], sz, tag + i);
+        free(slot[i]);
+    }
+    if (phases) {
+        uint64_t t2 = hpb_now_ns();
+        malloc_ns += t1 - t0;
+        free_ns += t2 - t1;
+    }
+}
+
 static void batch_loop(uint64_t rounds, size_t sz, size_t nb, void **slot)
 {
     uint64_t tag = (uint64_t)seed;
     for (uint64_t r = 0; r < rounds; r++) {
-        for (size_t i = 0; i < nb; i++) {
-            slot[i] = hpb_malloc(sz);
-            hpb_stamp(slot[i], sz, tag + i);
-        }
-        for (size_t i = 0; i < nb; i++) {
-            if (!hpb_check_stamp(slot[i], sz, tag + i))
-                hpb_corrupt("batch", slot[i], sz, tag + i);
-            free(slot[i]);
-        }
+        batch_round(sz, nb, slot, tag);
         tag += nb;
     }
 }
@@ -109,11 +128,14 @@ int main(int argc, char **argv)
         {"seed", &seed, "first stamp value"},
         {"toggle", &toggle, "hotpath: alternate chunks with heap sampling at this rate and off"},
         {"chunk", &chunk, "ops per chunk with --toggle"},
+        {"phases", &phases, "1: also time the malloc and free halves of the rounds apart"},
     };
     hpb_parse_args(argc, argv, "malloc+free pair loop of small objects; reports ns_per_op.", opts,
                    sizeof(opts) / sizeof(opts[0]));
     if (size < 1 || ops < 1 || batch < 1 || toggle < 0 || chunk < 1)
         hpb_die(HPB_EXIT_USAGE, "size, ops, batch and chunk must be positive, toggle not negative");
+    if (phases && (batch < 2 || toggle > 0))
+        hpb_die(HPB_EXIT_USAGE, "--phases needs --batch of 2 or more, and no --toggle");
 
     uint64_t rounds = (uint64_t)(ops + batch - 1) / (uint64_t)batch;
     uint64_t total = rounds * (uint64_t)batch;
@@ -129,6 +151,9 @@ int main(int argc, char **argv)
     double secs = (double)(hpb_now_ns() - t0) / 1e9;
 
     free(slot);
+    if (phases)
+        printf("phases malloc_ns=%.4f free_ns=%.4f\n", (double)malloc_ns / (double)total,
+               (double)free_ns / (double)total);
     hpb_report("ns_per_op", secs * 1e9 / (double)total, secs, total);
     return 0;
 }
