@@ -159,19 +159,19 @@ static hpi_gcspan_t *gcspan_new(hpi_span_t *s, unsigned cls, bool noscan)
 {
     uint32_t nw = cls == 0 ? 1 : (hpi_class_nobjs[cls] + 63) / 64;
     if (nw > HPI_GC_WORDS) hpi_fatal("gc: class %u has %u objects per span", cls, hpi_class_nobjs[cls]);
-    /* The mark bits, which markers write, get cache lines of their own: on
+    /* The mark bytes, which markers write, get cache lines of their own: on
      * the owner's (header, alloc bits) they would make every allocation miss
      * while marking runs. */
     size_t mark_off = (sizeof(hpi_gcspan_t) + 3 * nw * sizeof(uint64_t) + HPI_CACHE_LINE - 1) &
                       ~(size_t)(HPI_CACHE_LINE - 1);
     hpi_gcspan_t *g = take_spare((void **)&reg.spare[nw], offsetof(hpi_gcspan_t, next),
-                                 mark_off + nw * sizeof(uint64_t));
+                                 mark_off + nw * 64);
     if (g == NULL) return NULL;
     g->nwords = nw;
     g->alloc = g->bits;
     g->fin = (_Atomic uint64_t *)(g->bits + nw);
     g->sampled = (_Atomic uint64_t *)(g->bits + 2 * nw);
-    g->mark = (_Atomic uint64_t *)((char *)g + mark_off);
+    g->mark = (uint8_t *)g + mark_off;
     g->span = s;
     g->base = s->base;
     g->limit = s->base + (s->npages << HPI_PAGE_SHIFT);
@@ -290,9 +290,9 @@ static void sweep_finalizers(hpi_gcspan_t *g, unsigned w, uint64_t dead)
     uint64_t f = dead & atomic_load_explicit(&g->fin[w], memory_order_relaxed);
     if (f == 0) return;
     atomic_fetch_and(&g->fin[w], ~f);
-    atomic_fetch_or_explicit(&g->mark[w], f, memory_order_relaxed);
     for (; f; f &= f - 1) {
         unsigned i = w * 64 + (unsigned)__builtin_ctzll(f);
+        hpi_gc_set_mark(g, i);
         hpi_gc_finalizer_queue((void *)(g->base + (uintptr_t)i * g->elemsize));
     }
 }
@@ -326,9 +326,9 @@ static uint32_t sweep_span(hpi_gcspan_t *g)
     uint64_t nfreed = 0;
     for (unsigned w = 0; w * 64 < g->nelems; w++) {
         uint64_t allocd = g->alloc[w] | hpi_gc_bits_below(w, fi), black = hpi_gc_black_bits(g, w, fi);
-        uint64_t dead = allocd & ~(atomic_load_explicit(&g->mark[w], memory_order_relaxed) | black);
+        uint64_t dead = allocd & ~(hpi_gc_mark_bits(g, w) | black);
         if (dead) sweep_finalizers(g, w, dead);
-        uint64_t m = atomic_load_explicit(&g->mark[w], memory_order_relaxed) | black;
+        uint64_t m = (dead ? hpi_gc_mark_bits(g, w) : allocd) | black;
         dead = allocd & ~m;
         if (dead) {
             uint64_t kept = sweep_dead(g, w, dead);
@@ -337,7 +337,7 @@ static uint32_t sweep_span(hpi_gcspan_t *g)
         }
         nfreed += (uint64_t)__builtin_popcountll(dead);
         g->alloc[w] = m & allocd;
-        atomic_store_explicit(&g->mark[w], 0, memory_order_relaxed);
+        memset(g->mark + (size_t)w * 64, 0, 64);
         live += (uint32_t)__builtin_popcountll(m & allocd);
     }
     atomic_store_explicit(&g->freeindex, 0, memory_order_relaxed);
@@ -750,7 +750,7 @@ static void *alloc_large(hpi_gcache_t *c, size_t size, bool noscan)
     g->needzero = 0;
     atomic_store_explicit(&g->freeindex, 1, memory_order_relaxed);
     if (atomic_load_explicit(&hpi_gc.phase, memory_order_relaxed) == GCP_MARK)
-        atomic_fetch_or(&g->mark[0], 1);
+        hpi_gc_set_mark(g, 0);
     gclass_t *gc = &classes[noscan][0];
     hpi_lock(&gc->lock);
     list_push(&gc->full, g, GCL_FULL);

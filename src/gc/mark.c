@@ -6,17 +6,22 @@
  * pieces of at most CHUNK bytes so that several markers share its scan.
  *
  * A word is a pointer when it falls in a GC span, in a slot that is
- * allocated (hpi_gc_allocated); the object holding it is greyed by setting
- * its mark bit with an atomic OR, and only the marker that set the bit
- * queues it, so every object is scanned once per cycle.  Noscan objects are
- * marked and never queued.
+ * allocated (hpi_gc_allocated); the object holding it is greyed by storing
+ * 1 in its mark byte, and the marker that stored it queues it.  The store
+ * is plain, not a read-modify-write (a locked OR took a third of the
+ * marking time, internal.h): two markers that find the byte clear at the
+ * same moment both queue the object, which is then scanned twice and its
+ * bytes counted twice in `marked`, a rare and harmless excess.  Noscan
+ * objects are marked and never queued.
  *
  * Prefetching.  Scanning an object stalls on its first cache miss, so a
  * marker does not scan the object it pops at once: objects pass through a
  * small FIFO ring, prefetched as they enter it, and are scanned PREFETCH
  * pops later, when their lines have arrived (as bdwgc and the literature
- * on mark-sweep prefetching do).  Within a scan, candidate pointers are
- * looked up in batches for the same reason (scan).
+ * on mark-sweep prefetching do).  Candidate pointers are looked up in
+ * batches for the same reason, a batch gathering the words of as many
+ * objects as it takes to fill it (batch_run): GCBench's 24-byte nodes hold
+ * two candidates each, too few to overlap their misses one node at a time.
  *
  * Parallel draining ends Go's way: a marker that finds no work anywhere
  * counts itself idle; when all are idle and the shared list is empty,
@@ -180,50 +185,83 @@ static inline void grey_range(gcw_t *w, uintptr_t base, size_t len)
     gcw_push(w, base, len);
 }
 
-/* Mark the object of g holding a, if any; true if this call marked it. */
-static inline bool mark_in(hpi_gcspan_t *g, uintptr_t a, uintptr_t *obj)
+/* Mark slot i of g, if it holds an object; true if this call marked it. */
+static inline __attribute__((always_inline)) bool mark_at(hpi_gcspan_t *g, int64_t i,
+                                                          uintptr_t *obj)
 {
-    int64_t i = hpi_gc_index(g, a);
     if (i < 0 || !hpi_gc_allocated(g, (uint64_t)i) || hpi_gc_is_black(g, (uint64_t)i)) return false;
-    _Atomic uint64_t *m = &g->mark[i >> 6];
-    uint64_t bit = 1ull << (i & 63);
-    if (atomic_load_explicit(m, memory_order_relaxed) & bit) return false;
-    if (atomic_fetch_or_explicit(m, bit, memory_order_relaxed) & bit) return false;
+    if (hpi_gc_marked(g, (uint64_t)i)) return false;
+    hpi_gc_set_mark(g, (uint64_t)i);
     *obj = g->base + (uintptr_t)i * g->elemsize;
     return true;
 }
 
-/* The same for any address. */
+/* Mark the object of any address, if any. */
 static inline bool mark_word(uintptr_t a, hpi_gcspan_t **gout, uintptr_t *obj)
 {
     hpi_gcspan_t *g = hpi_gcspan_of(a);
     *gout = g;
-    return g != NULL && mark_in(g, a, obj);
+    return g != NULL && mark_at(g, hpi_gc_index(g, a), obj);
 }
 
-static inline void grey_in(gcw_t *w, hpi_gcspan_t *g, uintptr_t a)
-{
-    uintptr_t obj;
-    if (!mark_in(g, a, &obj)) return;
-    size_t len = hpi_gc_obj_size(g);
-    w->marked += len;
-    if (!g->noscan) grey_range(w, obj, len);
-}
-
-/* Candidate pointers of one scan step, with what each stage found. */
+/* Candidate pointers gathered from the words of one or more objects, with
+ * what each stage found about them. */
 typedef struct batch {
     unsigned n;
+    uintptr_t glo, ghi; /* the GC heap's address range */
     uintptr_t v[SCAN_BATCH];
     void *_Atomic *slot[SCAN_BATCH]; /* GC page map entry */
     hpi_gcspan_t *g[SCAN_BATCH];
+    int64_t k[SCAN_BATCH]; /* slot index in g */
 } batch_t;
 
-/* Stage 1: the next SCAN_BATCH words in the GC heap's address range; their
- * page map entries are prefetched.  Returns where it stopped. */
-static uintptr_t batch_fill(batch_t *b, uintptr_t p, uintptr_t hi, uintptr_t glo, uintptr_t ghi)
+static void batch_init(batch_t *b)
 {
     b->n = 0;
-    for (; p + 8 <= hi && b->n < SCAN_BATCH; p += 8) {
+    b->glo = atomic_load_explicit(&hpi_gc.lo, memory_order_relaxed);
+    b->ghi = atomic_load_explicit(&hpi_gc.hi, memory_order_relaxed);
+}
+
+/* Stages 2-4 of a batch: each starts the cache misses the next will need
+ * (the gcspan, then its bits), so that a batch waits for one round of
+ * misses per stage instead of one per pointer.  Greys what it marks. */
+static void batch_run(gcw_t *w, batch_t *b)
+{
+    unsigned n = b->n;
+    for (unsigned i = 0; i < n; i++) { /* stage 2: the gcspans */
+        b->g[i] = atomic_load_explicit(b->slot[i], memory_order_acquire);
+        if (b->g[i] != NULL) __builtin_prefetch(b->g[i]);
+    }
+    for (unsigned i = 0; i < n; i++) { /* stage 3: their bits */
+        hpi_gcspan_t *g = b->g[i];
+        if (g == NULL || b->v[i] < g->base || b->v[i] >= g->limit) {
+            b->g[i] = NULL;
+            continue;
+        }
+        int64_t k = hpi_gc_index(g, b->v[i]);
+        b->k[i] = k;
+        if (k < 0) continue;
+        __builtin_prefetch((const void *)&g->mark[k]);
+        __builtin_prefetch((const void *)&g->alloc[k >> 6]);
+    }
+    b->n = 0;
+    for (unsigned i = 0; i < n; i++) { /* stage 4: mark */
+        hpi_gcspan_t *g = b->g[i];
+        uintptr_t obj;
+        if (g == NULL || !mark_at(g, b->k[i], &obj)) continue;
+        size_t len = hpi_gc_obj_size(g);
+        w->marked += len;
+        if (!g->noscan) grey_range(w, obj, len);
+    }
+}
+
+/* Stage 1: the words of [lo, hi) that fall in the GC heap's address range
+ * join the batch, their page map entries prefetched; a full batch runs. */
+static void scan_words(gcw_t *w, batch_t *b, uintptr_t lo, uintptr_t hi)
+{
+    uintptr_t glo = b->glo, ghi = b->ghi;
+    lo = (lo + 7) & ~(uintptr_t)7;
+    for (uintptr_t p = lo; p + 8 <= hi; p += 8) {
         uintptr_t v = *(volatile uintptr_t *)p;
         if (v - glo >= ghi - glo) continue;
         hpi_arena_t *ar = atomic_load_explicit(&hpi_arena_map[v >> HPI_ARENA_SHIFT],
@@ -233,41 +271,18 @@ static uintptr_t batch_fill(batch_t *b, uintptr_t p, uintptr_t hi, uintptr_t glo
         __builtin_prefetch((const void *)slot);
         b->slot[b->n] = slot;
         b->v[b->n++] = v;
+        if (b->n == SCAN_BATCH) batch_run(w, b);
     }
-    return p;
+    w->scanned += hi > lo ? hi - lo : 0;
 }
 
-/* Scan [lo, hi) in batches: each stage of a batch starts the cache misses
- * the next stage will need (page map entry, then the gcspan, then its
- * bits), so that a batch waits for one round of misses per stage instead
- * of one per pointer. */
+/* Scan [lo, hi) on its own. */
 static void scan(gcw_t *w, uintptr_t lo, uintptr_t hi)
 {
-    uintptr_t glo = atomic_load_explicit(&hpi_gc.lo, memory_order_relaxed);
-    uintptr_t ghi = atomic_load_explicit(&hpi_gc.hi, memory_order_relaxed);
     batch_t b;
-    lo = (lo + 7) & ~(uintptr_t)7;
-    for (uintptr_t p = lo; p + 8 <= hi;) {
-        p = batch_fill(&b, p, hi, glo, ghi);
-        for (unsigned i = 0; i < b.n; i++) { /* stage 2: the gcspans */
-            b.g[i] = atomic_load_explicit(b.slot[i], memory_order_acquire);
-            if (b.g[i] != NULL) __builtin_prefetch(b.g[i]);
-        }
-        for (unsigned i = 0; i < b.n; i++) { /* stage 3: their bits */
-            hpi_gcspan_t *g = b.g[i];
-            if (g == NULL || b.v[i] < g->base || b.v[i] >= g->limit) {
-                b.g[i] = NULL;
-                continue;
-            }
-            int64_t k = hpi_gc_index(g, b.v[i]);
-            if (k < 0) k = 0;
-            __builtin_prefetch((const void *)&g->mark[k >> 6]);
-            __builtin_prefetch((const void *)&g->alloc[k >> 6]);
-        }
-        for (unsigned i = 0; i < b.n; i++) /* stage 4: mark */
-            if (b.g[i] != NULL) grey_in(w, b.g[i], b.v[i]);
-    }
-    w->scanned += hi - lo;
+    batch_init(&b);
+    scan_words(w, &b, lo, hi);
+    batch_run(w, &b);
 }
 
 /* The next object to scan: the oldest in the ring, which is topped up
@@ -326,11 +341,19 @@ void hpi_gc_shade(uintptr_t a)
 static void drain(gcw_t *w, uint64_t budget)
 {
     item_t it;
+    batch_t b;
+    batch_init(&b);
     uint64_t start = w->scanned;
-    while (w->scanned - start < budget && !hpi_gc_stop_wanted() && gcw_pop(w, &it)) {
-        scan(w, it.base, it.base + it.len);
+    while (w->scanned - start < budget && !hpi_gc_stop_wanted()) {
+        if (!gcw_pop(w, &it)) {
+            if (b.n == 0) break;
+            batch_run(w, &b); /* may grey more */
+            continue;
+        }
+        scan_words(w, &b, it.base, it.base + it.len);
         if (atomic_load_explicit(&work.nwait, memory_order_relaxed) != 0) gcw_balance(w);
     }
+    batch_run(w, &b);
 }
 
 uint64_t hpi_gc_drain_some(uint64_t budget)
@@ -369,6 +392,7 @@ static void drain_worker(int n)
 }
 
 /* Helper markers: started once, woken for each parallel drain. */
+#define MAX_HELPERS 7
 static struct {
     _Atomic int gen;     /* bumped to start a drain */
     _Atomic int nhelp;   /* helpers wanted in this drain */
@@ -376,7 +400,32 @@ static struct {
     _Atomic int started; /* helper threads running */
     _Atomic int spawned; /* helper threads created */
     int nworkers;        /* markers in this drain */
+    cpu_set_t cpus;      /* the caller's CPUs; written before gen is bumped */
+    pthread_t th[MAX_HELPERS];         /* helper id's thread, once has_th[id] */
+    _Atomic int has_th[MAX_HELPERS];
 } helpers;
+
+/* Wake the helpers away from this CPU.  The scheduler queues a woken
+ * thread on its last CPU or the waker's unless it finds an idle one in the
+ * waker's cache domain, and virtual machines that describe no shared cache
+ * have none: there a helper waited behind the caller for its whole drain
+ * (GCBench: started 2.6 ms late in 4 cycles of 5) while the other CPU
+ * idled.  So each helper's CPU mask leaves this CPU out while it wakes; it
+ * takes the caller's whole mask back once it runs. */
+static void steer_helpers(int nhelp)
+{
+    if (pthread_getaffinity_np(pthread_self(), sizeof helpers.cpus, &helpers.cpus) != 0) {
+        CPU_ZERO(&helpers.cpus);
+        return;
+    }
+    cpu_set_t away = helpers.cpus;
+    int cpu = sched_getcpu();
+    if (cpu < 0 || cpu >= CPU_SETSIZE) return;
+    CPU_CLR(cpu, &away);
+    if (CPU_COUNT(&away) == 0) return;
+    for (int i = 0; i < nhelp; i++)
+        if (atomic_load(&helpers.has_th[i])) pthread_setaffinity_np(helpers.th[i], sizeof away, &away);
+}
 
 static void *helper_main(void *arg)
 {
@@ -387,10 +436,14 @@ static void *helper_main(void *arg)
      * drain waits for it). */
     int seen = atomic_load(&helpers.gen); /* before it counts: see drain_parallel */
     int id = atomic_fetch_add(&helpers.started, 1);
+    helpers.th[id] = pthread_self();
+    atomic_store(&helpers.has_th[id], 1);
     for (;;) {
         while (atomic_load(&helpers.gen) == seen) hpi_futex_wait(&helpers.gen, seen, 0);
         seen = atomic_load(&helpers.gen);
         if (id < atomic_load(&helpers.nhelp)) {
+            if (CPU_COUNT(&helpers.cpus) > 0)
+                pthread_setaffinity_np(pthread_self(), sizeof helpers.cpus, &helpers.cpus);
             drain_worker(helpers.nworkers);
             if (atomic_fetch_sub(&helpers.running, 1) == 1) hpi_futex_wake(&helpers.running, 1);
         }
@@ -401,7 +454,7 @@ static void *helper_main(void *arg)
 void hpi_gc_mark_init(void)
 {
     int want = hpi_gc_nprocs() - 1;
-    if (want > 7) want = 7;
+    if (want > MAX_HELPERS) want = MAX_HELPERS;
     for (int i = atomic_load(&helpers.spawned); i < want; i++) {
         pthread_t th;
         if (pthread_create(&th, NULL, helper_main, NULL) != 0) break;
@@ -420,6 +473,7 @@ void hpi_gc_drain_parallel(int nworkers)
     atomic_store(&helpers.nhelp, nhelp);
     atomic_store(&helpers.running, nhelp);
     if (nhelp > 0) {
+        steer_helpers(nhelp);
         atomic_fetch_add(&helpers.gen, 1);
         hpi_futex_wake(&helpers.gen, nhelp);
     }
