@@ -505,6 +505,9 @@ void hpi_gc_mark_fork_child(void)
     hpi_lock_reinit(&work.lock);
     atomic_store(&helpers.started, 0);
     atomic_store(&helpers.spawned, 0);
+    /* The parent's helpers are not here: their pthread_t would name the
+     * parent's threads (by tid) until new helpers take the slots. */
+    for (int i = 0; i < MAX_HELPERS; i++) atomic_store(&helpers.has_th[i], 0);
 }
 
 void hpi_gc_mark_fork_prepare(void) { hpi_lock(&work.lock); }
