@@ -20,6 +20,7 @@ Usage: bench/prof.py [--build DIR] [--reps N] [--quick] [--only cpu,heap,rate1]
 """
 import argparse
 import os
+import random
 import re
 import statistics
 import sys
@@ -84,14 +85,21 @@ def cpu_table(args, hp, tmp):
 def paired(run_at, reps):
     """Runs in pairs, run_at(0) (off) and run_at(524288) (on), their order
     alternating (ABBA) so that drift and order effects cancel, and a third
-    run with sampling off for an A/A ratio, the noise floor.  Returns
+    run with sampling off for an A/A ratio, the noise floor.  The three runs
+    of a repetition get environments of one size, and each repetition a
+    different size (BENCH_ENV_PAD): the environment sits at the top of the
+    stack, so its size moves every stack address, and a comparison should
+    not depend on where they happen to fall (Mytkowicz et al., "Producing
+    wrong data without doing anything obviously wrong", ASPLOS 2009).  Returns
     (median off, median on, median of on/off, median of A/A)."""
     a, b, ratio, aa = [], [], [], []
+    rng = random.Random(1)
     for i in range(reps):
         order = [("a", 0), ("b", 524288), ("a2", 0)]
         if i % 2:
             order.reverse()
-        got = {k: run_at(rate) for k, rate in order}
+        pad = "x" * rng.randrange(4096)
+        got = {k: run_at(rate, pad) for k, rate in order}
         a.append(got["a"])
         b.append(got["b"])
         ratio.append(got["b"] / got["a"])
@@ -105,16 +113,24 @@ def runner(w, hp, quick):
     preloaded at that HOTPATH_MEMPROFILERATE."""
     if w.kind == "c":
         argv = w.argv + (w.quick if quick else [])
-        return lambda rate: measure(argv, environ(hp, HOTPATH_MEMPROFILERATE=rate))
+        return lambda rate, pad: measure(argv, environ(hp, **rate_env(rate, pad)))
     run_real = run.run_sqlite if w.kind == "sqlite" else run.run_redis
 
-    def run_at(rate):  # run.py builds the environment from ours
-        os.environ["HOTPATH_MEMPROFILERATE"] = str(rate)
+    def run_at(rate, pad):  # run.py builds the environment from ours
+        extra = rate_env(rate, pad)
+        os.environ.update(extra)
         try:
             return run_real(w, hp, quick)[0]
         finally:
-            del os.environ["HOTPATH_MEMPROFILERATE"]
+            for k in extra:
+                del os.environ[k]
     return run_at
+
+
+def rate_env(rate, pad):
+    """The sampling rate with as many digits whatever its value (hotpath
+    reads it in base 10), and the repetition's padding."""
+    return {"HOTPATH_MEMPROFILERATE": "%07d" % rate, "BENCH_ENV_PAD": pad}
 
 
 def heap_table(args, hp):
