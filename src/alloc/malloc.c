@@ -165,7 +165,7 @@ static size_t usable_in(const hpi_span_t *s, const void *p)
     return s->elemsize - ((uintptr_t)p - (uintptr_t)hpi_object_start(s, p));
 }
 
-size_t hpi_usable_size(const void *p)
+HPI_CORE size_t hpi_usable_size(const void *p)
 {
     if (p == NULL) return 0;
     uint32_t info = hpi_page_info(p);

@@ -206,7 +206,7 @@ static void span_to_heap(hpi_span_t *s)
 }
 
 /* s is owned, not current, and every object is free: keep it or drop it. */
-static void keep_or_release_empty(hpi_mcache_t *mc, hpi_span_t *s)
+HPI_CORE static void keep_or_release_empty(hpi_mcache_t *mc, hpi_span_t *s)
 {
     unsigned c = s->sizeclass;
     size_t bytes = s->npages << HPI_PAGE_SHIFT;
